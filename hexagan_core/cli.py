@@ -1,0 +1,191 @@
+"""Headless command line: the same engine the dashboard uses.
+
+  python -m hexagan_core fit DATA [options]            train, score on the test split, report
+  python -m hexagan_core transform MODEL_DIR IN.csv --output OUT.csv
+  python -m hexagan_core predict MODEL_DIR IN.csv --output OUT.csv
+  python -m hexagan_core datasets                      list the built-in datasets
+
+Bad input ends with exit status 2 and one line on stderr naming the problem, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from hexagan_core import data as data_module
+from hexagan_core.baselines import IMPUTERS
+from hexagan_core.config import PRESETS
+from hexagan_core.experiment import RunOptions, run_experiment
+from hexagan_core.masks import MECHANISMS
+from hexagan_core.persist import load_pipeline
+
+__all__ = ["main"]
+
+
+class UsageError(Exception):
+    """Bad command-line input: reported on one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, status 2, like every other bad input
+        raise UsageError(message)
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"rate must be in [0, 1), got {value:g}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _baselines(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in IMPUTERS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown baseline {unknown[0]!r}; choose from {','.join(IMPUTERS)}"
+        )
+    return names
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m hexagan_core", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    fit = commands.add_parser("fit", help="train on a built-in dataset or a CSV and score it")
+    fit.add_argument(
+        "data", help=f"built-in name ({', '.join(data_module.BUILTIN_DATASETS)}) or a CSV path"
+    )
+    fit.add_argument("--label", help="label column of a CSV (optional)")
+    fit.add_argument(
+        "--missing-rate",
+        type=_rate,
+        default=0.2,
+        help="fraction of observed entries hidden for scoring (default 0.2)",
+    )
+    fit.add_argument("--mechanism", choices=MECHANISMS, default="mcar")
+    fit.add_argument(
+        "--label-missing-rate",
+        type=_rate,
+        default=0.0,
+        help="fraction of training labels hidden (semi-supervised)",
+    )
+    fit.add_argument(
+        "--imbalance-ratio",
+        type=float,
+        default=None,
+        help="subsample the minority class to majority:minority = X",
+    )
+    fit.add_argument("--preset", choices=sorted(PRESETS), default="default")
+    fit.add_argument(
+        "--iterations",
+        type=_positive_int,
+        default=None,
+        help="outer iterations of Algorithm 1 (default: the preset's)",
+    )
+    fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
+    fit.add_argument(
+        "--baselines", type=_baselines, default=[], help="comma-separated: " + ",".join(IMPUTERS)
+    )
+    fit.add_argument(
+        "--max-rows",
+        type=_positive_int,
+        default=None,
+        help="class-stratified subsample of large datasets",
+    )
+    fit.add_argument("--output", type=Path, help="imputed table (CSV, original units)")
+    fit.add_argument("--report", type=Path, help="JSON report of every method's scores")
+    fit.add_argument("--save", type=Path, help="directory for the trained model")
+    fit.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    for name, what in (
+        ("transform", "impute a CSV with a saved model"),
+        ("predict", "predict the class of each row of a CSV"),
+    ):
+        sub = commands.add_parser(name, help=what)
+        sub.add_argument("model_dir", type=Path)
+        sub.add_argument("input", type=Path)
+        sub.add_argument("--output", type=Path, required=True)
+
+    commands.add_parser("datasets", help="list the built-in datasets")
+    return parser
+
+
+def _fit(args: argparse.Namespace) -> None:
+    options = RunOptions(
+        data=args.data,
+        label=args.label,
+        missing_rate=args.missing_rate,
+        mechanism=args.mechanism,
+        label_missing_rate=args.label_missing_rate,
+        imbalance_ratio=args.imbalance_ratio,
+        preset=args.preset,
+        iterations=args.iterations,
+        seed=args.seed,
+        device=args.device,
+        baselines=args.baselines,
+        max_rows=args.max_rows,
+    )
+    result = run_experiment(options, progress=not args.quiet)
+    if args.output:
+        result.imputed_table().to_csv(args.output, index=False)
+    if args.save:
+        result.save(args.save)
+    if args.report:
+        args.report.write_text(json.dumps(result.report, indent=2) + "\n", encoding="utf-8")
+    print(result.summary())
+
+
+def _apply(args: argparse.Namespace) -> None:
+    pipeline = load_pipeline(args.model_dir)
+    table = data_module.read_csv(args.input, label=None).features
+    if args.command == "transform":
+        out = pipeline.impute_table(table)
+    else:
+        out = pipeline.predict_table(table)
+    out.to_csv(args.output, index=False)
+    print(f"wrote {len(out)} rows to {args.output}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "fit":
+            _fit(args)
+        elif args.command == "datasets":
+            for name, description in data_module.BUILTIN_DATASETS.items():
+                print(f"{name:10s} {description}")
+        else:
+            _apply(args)
+    except (UsageError, ValueError, OSError) as error:
+        print(f"error: {_one_line(error)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error) or type(error).__name__
+    if isinstance(error, FileNotFoundError) and error.filename:
+        text = f"file not found: {error.filename}"
+    return " ".join(text.split())

@@ -1,0 +1,232 @@
+"""Every HexaGAN hyperparameter in one frozen dataclass, its validation, presets and JSON form.
+
+Field docstrings name the symbol of the paper (Hwang, Jung & Yoon, ICML 2019, and its supplement)
+that each value stands for. Presets are deltas from the defaults, like nanoGPT's config files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["HexaGANConfig", "PRESETS", "preset", "CHOICES"]
+
+# Allowed values of the string options; the dashboard reads this table for its select boxes.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "architecture": ("paper", "official", "mnist"),
+    "penalty": ("zero_centred", "wgan_gp", "weight_clip", "none"),
+    "adversarial_loss": ("hexagan", "gain"),
+    "label_adversarial": ("soft", "straight_through", "rounded"),
+    "optimizer": ("rmsprop", "adam"),
+    "update_order": ("paper", "official"),
+    "cg_penalty_reduction": ("mean", "sum"),
+}
+
+
+@dataclass(frozen=True)
+class HexaGANConfig:
+    """Hyperparameters of HexaGAN training (Algorithm 1 of the supplement)."""
+
+    # --- schedule ---------------------------------------------------------------------------
+    iterations: int = 1500
+    """Outer iterations of Algorithm 1 (each: n_critic D_MI steps, E, G_MI, n_CG rounds, C)."""
+    batch_size: int = 64
+    """Labelled rows per minibatch; unlabelled rows are added in proportion (at most as many)."""
+    n_critic: int = 1
+    """n_critic: critic updates (D_MI, D_CG) per generator update."""
+    n_cg: int = 1
+    """n_CG: conditional-generation rounds (D_CG then G_CG) per outer iteration."""
+    pretrain_iterations: int = 0
+    """Warm-up iterations in which D_MI and D_CG minimise only their penalties (official)."""
+    update_order: str = "paper"
+    """'paper': D_MI first (Algorithm 1); 'official': G_CG/D_CG, E, G_MI, then D_MI, then C."""
+
+    # --- loss weights ------------------------------------------------------------------------
+    alpha1: float = 10.0
+    """alpha_1: weight of L_recon in the E and G_MI updates."""
+    alpha2: float = 1.0
+    """alpha_2: weight of L_GMI on generated rows G_MI(G_CG(z, y)) in the G_CG update."""
+    alpha3: float = 0.01
+    """alpha_3: weight of C's cross-entropy on generated rows, L_CE(x_c, y_c), for G_CG."""
+    alpha4: float = 0.1
+    """alpha_4: weight of the label-adversarial loss L_C in the C update."""
+    lambda1: float = 10.0
+    """lambda_1: weight of D_MI's gradient penalty L_GP^MI."""
+    lambda2: float = 10.0
+    """lambda_2: weight of D_CG's gradient penalty L_GP^CG."""
+    penalty: str = "zero_centred"
+    """Critic regulariser: zero-centred penalty (paper), WGAN-GP (one-centred), weight clipping."""
+    clip_value: float = 0.01
+    """Bound for weight clipping (penalty='weight_clip')."""
+    cg_penalty_reduction: str = "mean"
+    """L_GP^CG over the batch: 'mean' (paper) or 'sum' (official code)."""
+    adversarial_loss: str = "hexagan"
+    """'hexagan': Wasserstein element-wise loss L_DMI/L_GMI; 'gain': GAIN's cross-entropy loss."""
+    label_adversarial: str = "soft"
+    """How C(x_u) enters D_MI: 'soft' probabilities (gradient reaches C), 'straight_through'
+    (one-hot forward, soft gradient), 'rounded' (one-hot, no gradient: the official code)."""
+    recon_drop_rate: float = 0.0
+    """Denoising L_recon: fraction of observed entries also hidden from E and reconstructed."""
+    noise_scale: float = 0.01
+    """Missing entries of E's input are filled with z ~ U[0, noise_scale) (official code: 1)."""
+
+    # --- optimisation ------------------------------------------------------------------------
+    optimizer: str = "rmsprop"
+    """'rmsprop' (preferred by the supplement, section 3.1) or 'adam'."""
+    lr: float = 1e-3
+    """Learning rate of E, G_MI and D_MI."""
+    lr_cg: float = 1e-3
+    """Learning rate of G_CG and D_CG."""
+    lr_c: float = 1e-3
+    """Learning rate of C."""
+    lr_decay: float = 1.0
+    """Multiplicative learning-rate decay per outer iteration (official: 0.99999)."""
+    c_weight_decay: float = 0.0
+    """L2 weight decay on C (official: 1e-3)."""
+
+    # --- networks ----------------------------------------------------------------------------
+    architecture: str = "paper"
+    """'paper': FC layers of d, d/2, d; 'official': one hidden layer of d/2; 'mnist': convnets."""
+
+    # --- bookkeeping -------------------------------------------------------------------------
+    eval_every: int = 50
+    """Iterations between validation evaluations (and callback calls)."""
+    seed: int = 0
+    """Seed of every random draw of training (torch and numpy)."""
+
+    def validate(self) -> HexaGANConfig:
+        """Check every field; raise ValueError naming the parameter, the rule and the bad value."""
+        for name, (kind, low, high) in _NUMERIC_CONSTRAINTS.items():
+            value = getattr(self, name)
+            ok_type = isinstance(value, int) and not isinstance(value, bool)
+            if kind == "float":
+                ok_type = ok_type or (isinstance(value, float) and math.isfinite(value))
+            if not ok_type or not (low <= value <= high):
+                rule = _describe(kind, low, high)
+                raise ValueError(
+                    f"The '{name}' parameter of HexaGANConfig must be {rule}. "
+                    f"Got {value!r} instead."
+                )
+        for name, options in CHOICES.items():
+            value = getattr(self, name)
+            if value not in options:
+                allowed = ", ".join(repr(o) for o in options)
+                raise ValueError(
+                    f"The '{name}' parameter of HexaGANConfig must be one of {allowed}. "
+                    f"Got {value!r} instead."
+                )
+        return self
+
+    def replace(self, **changes: Any) -> HexaGANConfig:
+        """A copy with `changes` applied; unknown names raise ValueError."""
+        unknown = sorted(set(changes) - set(field_names()))
+        if unknown:
+            raise ValueError(f"Unknown HexaGANConfig parameter(s): {', '.join(unknown)}.")
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in field_names()}
+
+    def to_json(self, path: str | Path | None = None) -> str:
+        text = json.dumps(self.to_dict(), indent=2, sort_keys=True)
+        if path is not None:
+            Path(path).write_text(text + "\n", encoding="utf-8")
+        return text
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> HexaGANConfig:
+        if not isinstance(values, dict):
+            raise ValueError(f"A HexaGANConfig must be a JSON object. Got {type(values).__name__}.")
+        return cls().replace(**values).validate()
+
+    @classmethod
+    def from_json(cls, text_or_path: str | Path) -> HexaGANConfig:
+        text = str(text_or_path)
+        if not text.lstrip().startswith("{"):
+            text = Path(text_or_path).read_text(encoding="utf-8")
+        return cls.from_dict(json.loads(text))
+
+
+# (kind, low, high), inclusive. "int" values must be ints, "float" ones may be ints or floats.
+_NUMERIC_CONSTRAINTS: dict[str, tuple[str, float, float]] = {
+    "iterations": ("int", 1, 10_000_000),
+    "batch_size": ("int", 2, 1_000_000),
+    "n_critic": ("int", 1, 100),
+    "n_cg": ("int", 0, 100),
+    "pretrain_iterations": ("int", 0, 10_000_000),
+    "alpha1": ("float", 0.0, 1e6),
+    "alpha2": ("float", 0.0, 1e6),
+    "alpha3": ("float", 0.0, 1e6),
+    "alpha4": ("float", 0.0, 1e6),
+    "lambda1": ("float", 0.0, 1e6),
+    "lambda2": ("float", 0.0, 1e6),
+    "clip_value": ("float", 1e-8, 1e3),
+    "recon_drop_rate": ("float", 0.0, 0.9),
+    "noise_scale": ("float", 0.0, 10.0),
+    "lr": ("float", 1e-8, 1.0),
+    "lr_cg": ("float", 1e-8, 1.0),
+    "lr_c": ("float", 1e-8, 1.0),
+    "lr_decay": ("float", 0.5, 1.0),
+    "c_weight_decay": ("float", 0.0, 1.0),
+    "eval_every": ("int", 1, 10_000_000),
+    "seed": ("int", 0, 2**32 - 1),
+}
+
+
+def _describe(kind: str, low: float, high: float) -> str:
+    noun = "an int" if kind == "int" else "a float"
+    return f"{noun} in the range [{low:g}, {high:g}]"
+
+
+def field_names() -> list[str]:
+    return [f.name for f in dataclasses.fields(HexaGANConfig) if f.init]
+
+
+# Presets are deltas from the defaults, each with its reason.
+PRESETS: dict[str, dict[str, Any]] = {
+    # The measured-best settings for tabular data on a CPU budget (see README, "Presets").
+    "default": {},
+    # The supplement's values: n_critic 5, n_CG 10, RMSProp, zero-centred penalty, alpha/lambda
+    # as in Table 3 and section 2.2. Learning rates are not given there: we use the official ones.
+    "paper": {
+        "n_critic": 5,
+        "n_cg": 10,
+        "lr": 2e-4,
+        "lr_cg": 2e-5,
+        "lr_c": 2e-3,
+        "recon_drop_rate": 0.0,
+        "label_adversarial": "soft",
+        "architecture": "paper",
+    },
+    # The official TF code's deviations (NOTES.md section 3): one critic step after the
+    # generators, two-layer d/2 networks, decayed learning rates, GP-only warm-up, rounded labels.
+    "official": {
+        "n_critic": 1,
+        "n_cg": 10,
+        "update_order": "official",
+        "architecture": "official",
+        "lr": 2e-4,
+        "lr_cg": 2e-5,
+        "lr_c": 2e-3,
+        "lr_decay": 0.99999,
+        "c_weight_decay": 1e-3,
+        "pretrain_iterations": 300,
+        "label_adversarial": "rounded",
+        "cg_penalty_reduction": "sum",
+        "noise_scale": 1.0,
+        "recon_drop_rate": 0.0,
+    },
+}
+
+
+def preset(name: str, **overrides: Any) -> HexaGANConfig:
+    """The named preset with `overrides` applied, validated."""
+    if name not in PRESETS:
+        raise ValueError(
+            f"Unknown preset {name!r}; choose one of {', '.join(repr(p) for p in PRESETS)}."
+        )
+    return HexaGANConfig().replace(**{**PRESETS[name], **overrides}).validate()

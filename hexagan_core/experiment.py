@@ -1,0 +1,253 @@
+"""One scored run: load data, apply the protocol's masks, train HexaGAN and the baselines on the
+same splits, score every method on the test rows, and report. The CLI and the dashboard both
+call `run_experiment`; the model is selected on the validation split only.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+from hexagan_core import data as data_module
+from hexagan_core import metrics
+from hexagan_core.baselines import ClassificationPipeline, make_imputer
+from hexagan_core.config import preset
+from hexagan_core.model import HexaGANModel, resolve_device
+from hexagan_core.persist import Pipeline
+from hexagan_core.protocol import Experiment, Split, prepare
+from hexagan_core.train import Callback, Validation, fit
+
+__all__ = ["RunOptions", "RunResult", "load_dataset", "run_experiment"]
+
+
+@dataclass
+class RunOptions:
+    """What to run: the data, the protocol's knobs, the HexaGAN preset and the baselines."""
+
+    data: str
+    label: str | None = None
+    missing_rate: float = 0.2
+    mechanism: str = "mcar"
+    label_missing_rate: float = 0.0
+    imbalance_ratio: float | None = None
+    preset: str = "default"
+    iterations: int | None = None
+    seed: int = 0
+    device: str = "auto"
+    baselines: list[str] = field(default_factory=list)
+    max_rows: int | None = None
+    config_overrides: dict[str, Any] = field(default_factory=dict)
+
+
+def load_dataset(
+    name_or_path: str, label: str | None = None, max_rows: int | None = None, seed: int = 0
+) -> data_module.Dataset:
+    """A built-in dataset by name, or a CSV file by path (the label column is then optional)."""
+    if name_or_path in data_module.BUILTIN_DATASETS:
+        if label is not None:
+            raise ValueError(f"--label applies to CSV files; {name_or_path!r} has its own labels.")
+        return data_module.load_builtin(name_or_path, max_rows=max_rows, seed=seed)
+    path = Path(name_or_path)
+    if not path.exists():
+        raise ValueError(
+            f"{name_or_path!r} is neither a built-in dataset "
+            f"({', '.join(data_module.BUILTIN_DATASETS)}) nor an existing file."
+        )
+    dataset = data_module.read_csv(path, label=label)
+    if max_rows is not None and len(dataset.features) > max_rows:
+        rows = np.random.default_rng(seed).choice(len(dataset.features), max_rows, replace=False)
+        rows.sort()
+        dataset.features = dataset.features.iloc[rows].reset_index(drop=True)
+        if dataset.labels is not None:
+            dataset.labels = dataset.labels[rows]
+        dataset.notes.append(f"random subsample of {max_rows} rows")
+    return dataset
+
+
+def _scores(split: Split, imputed: np.ndarray, proba: np.ndarray | None) -> dict[str, Any]:
+    """Every metric of the report for one method on one split (None where not applicable)."""
+    out: dict[str, Any] = dict.fromkeys(("rmse", "rmse_row", "mae", "f1", "roc_auc", "accuracy"))
+    if split.removed.any():
+        out.update(metrics.imputation_scores(split.x_true, imputed, split.removed))
+    if proba is not None and split.y_true is not None and (split.y_true >= 0).any():
+        out.update(metrics.classification_scores(split.y_true, proba))
+    return {k: (None if v is None or not np.isfinite(v) else float(v)) for k, v in out.items()}
+
+
+@dataclass
+class RunResult:
+    """The trained model, its experiment and the JSON-ready report."""
+
+    experiment: Experiment
+    model: HexaGANModel
+    report: dict[str, Any]
+
+    def pipeline(self) -> Pipeline:
+        e = self.experiment
+        return Pipeline(
+            self.model, e.encoder, e.scaler, e.dataset.class_names, e.dataset.label_name
+        )
+
+    def imputed_table(self) -> pd.DataFrame:
+        """The dataset's real missing cells filled by HexaGAN, in original units and order."""
+        e = self.experiment
+        rows = np.concatenate([e.train.rows, e.val.rows, e.test.rows])
+        x_true = np.concatenate([e.train.x_true, e.val.x_true, e.test.x_true])
+        order = np.argsort(rows)
+        table = e.to_original_units(self.model.impute(x_true[order], seed=e.seed))
+        original = e.dataset.features.iloc[rows[order]].reset_index(drop=True)
+        table = original.where(original.notna(), table)
+        if e.dataset.labels is not None:
+            labels = e.dataset.labels[rows[order]]
+            names = np.array(e.dataset.class_names + [""], dtype=object)
+            table[e.dataset.label_name or "label"] = names[np.where(labels >= 0, labels, -1)]
+        return table
+
+    def save(self, directory: str | Path) -> Path:
+        return self.pipeline().save(directory, extra={"report": self.report})
+
+    def summary(self) -> str:
+        """A plain-text table of the test scores, one line per method."""
+        columns = ("rmse", "rmse_row", "mae", "f1", "roc_auc", "accuracy", "seconds")
+        lines = [f"{'method':12s}" + "".join(f"{c:>10s}" for c in columns)]
+        for method, scores in self.report["results"].items():
+            cells = "".join(
+                f"{'-':>10s}" if scores[c] is None else f"{scores[c]:>10.4f}" for c in columns
+            )
+            lines.append(f"{method:12s}{cells}")
+        return "\n".join(lines)
+
+
+def _baseline_scores(name: str, experiment: Experiment, seed: int, device: str) -> dict:
+    train, test = experiment.train, experiment.test
+    start = time.perf_counter()
+    if experiment.n_classes:
+        classifier = ClassificationPipeline(imputer=name, seed=seed, device=device)
+        classifier.fit(train.x_input, train.y_input)
+        imputed, proba = (
+            classifier.imputer_.transform(test.x_input),
+            classifier.predict_proba(test.x_input),
+        )
+    else:
+        imputer = make_imputer(name, seed=seed, device=device).fit(train.x_input)
+        imputed, proba = imputer.transform(test.x_input), None
+    scores = _scores(test, imputed, proba)
+    scores["seconds"] = time.perf_counter() - start
+    return scores
+
+
+def run_experiment(
+    options: RunOptions,
+    *,
+    progress: bool = False,
+    callback: Callback | None = None,
+    stop_event: threading.Event | None = None,
+    pause_event: threading.Event | None = None,
+) -> RunResult:
+    """Run HexaGAN and the requested baselines under one protocol; see RunOptions."""
+    started = time.perf_counter()
+    dataset = load_dataset(options.data, options.label, options.max_rows, options.seed)
+    experiment = prepare(
+        dataset,
+        missing_rate=options.missing_rate,
+        mechanism=options.mechanism,
+        label_missing_rate=options.label_missing_rate,
+        imbalance_ratio=options.imbalance_ratio,
+        seed=options.seed,
+    )
+    overrides = dict(options.config_overrides, seed=options.seed)
+    if options.iterations is not None:
+        overrides["iterations"] = options.iterations
+    config = preset(options.preset, **overrides)
+    device = str(resolve_device(options.device))
+    val = experiment.val
+
+    bar = _progress_bar(config.iterations) if progress else None
+
+    def report_progress(record: dict[str, Any]) -> None:
+        if bar is not None:
+            bar.update(record["iteration"] - bar.n)
+            shown = {k: f"{record[k]:.4f}" for k in ("val_rmse", "val_f1") if k in record}
+            bar.set_postfix(shown, refresh=False)
+        if callback is not None:
+            callback(record)
+
+    start = time.perf_counter()
+    model = fit(
+        config,
+        experiment.train.x_input,
+        experiment.train.y_input,
+        validation=Validation(val.x_input, val.x_true, val.removed, val.y_true),
+        callback=report_progress,
+        stop_event=stop_event,
+        pause_event=pause_event,
+        device=device,
+        select_best=config_selection(experiment),
+    )
+    seconds = time.perf_counter() - start
+    if bar is not None:
+        bar.close()
+    test = experiment.test
+    proba = model.predict_proba(test.x_input, seed=options.seed) if model.n_classes else None
+    results = {"hexagan": _scores(test, model.impute(test.x_input, seed=options.seed), proba)}
+    results["hexagan"]["seconds"] = seconds
+    # One BLAS thread: sklearn's imputers run small matrices, and spinning BLAS threads on busy
+    # cores made MICE 20x slower on breast (15 s vs 0.7 s, 2 cores).
+    with threadpool_limits(limits=1):
+        for name in options.baselines:
+            results[name] = _baseline_scores(name, experiment, options.seed, device)
+
+    report = {
+        "dataset": dataset.name,
+        "rows": int(len(experiment.kept_rows)),
+        "features": int(dataset.features.shape[1]),
+        "encoded_features": int(experiment.n_features),
+        "label": dataset.label_name,
+        "classes": dataset.class_names,
+        "missing_rate": options.missing_rate,
+        "mechanism": options.mechanism,
+        "label_missing_rate": options.label_missing_rate,
+        "imbalance_ratio": options.imbalance_ratio,
+        "seed": options.seed,
+        "device": device,
+        "preset": options.preset,
+        "iterations": model.history[-1]["iteration"] if model.history else 0,
+        "selected_iteration": _selected_iteration(model),
+        "seconds": time.perf_counter() - started,
+        "split_rows": {
+            "train": len(experiment.train.rows),
+            "val": len(val.rows),
+            "test": len(test.rows),
+        },
+        "notes": list(dataset.notes),
+        "config": asdict(config) if hasattr(config, "__dataclass_fields__") else {},
+        "results": results,
+    }
+    return RunResult(experiment, model, report)
+
+
+def config_selection(experiment: Experiment) -> str | None:
+    """Select the networks on validation RMSE when entries were hidden, else on F1, else none."""
+    if experiment.val.removed.any():
+        return "val_rmse"
+    if experiment.n_classes:
+        return "val_f1"
+    return None
+
+
+def _selected_iteration(model: HexaGANModel) -> int | None:
+    best = [r["iteration"] for r in model.history if r.get("best")]
+    return best[-1] if best else None
+
+
+def _progress_bar(total: int):
+    from tqdm import tqdm  # stderr progress bar for the CLI only
+
+    return tqdm(total=total, unit="it", desc="HexaGAN", leave=False)

@@ -1,0 +1,166 @@
+"""HexaGAN's loss functions, one pure function per term of the paper, plus the critic penalties.
+
+Conventions: `mask` is 1 where an entry is observed ("real") and 0 where it was imputed ("fake"),
+as m in the paper. Critic scores are raw (no sigmoid) for the Wasserstein losses.
+
+The element-wise losses average each feature over its own observed (or imputed) entries and then
+average the features, as the official code does (NOTES.md 2.2.1): this estimates the conditional
+expectations E[D_i | m_i = 1] and E[D_i | m_i = 0] of Theorem 1 without weighting features by how
+often they are missing. A feature whose observed or imputed side is empty in a batch is left out:
+its difference has no counterpart and would only push the critic's bias without bound.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "d_mi_loss",
+    "g_mi_loss",
+    "label_critic_loss",
+    "label_adversarial_loss",
+    "recon_loss",
+    "critic_loss",
+    "generator_loss",
+    "classifier_loss",
+    "zero_centred_penalty",
+    "wgan_gp_penalty",
+    "hidden_penalty",
+    "gain_discriminator_loss",
+    "gain_generator_loss",
+    "jacobian_row_sq_norms",
+]
+
+_EPS = 1e-8
+
+
+def _column_means(scores: torch.Tensor, weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-column weighted means of `scores` and the per-column weight totals."""
+    totals = weights.sum(dim=0)
+    return (scores * weights).sum(dim=0) / (totals + _EPS), totals
+
+
+def _elementwise_terms(scores: torch.Tensor, mask: torch.Tensor):
+    """Per-feature means over observed and over imputed entries, and which features have both."""
+    mask = mask.to(scores.dtype)
+    mean_observed, n_observed = _column_means(scores, mask)
+    mean_imputed, n_imputed = _column_means(scores, 1.0 - mask)
+    both = ((n_observed > 0) & (n_imputed > 0)).to(scores.dtype)
+    return mean_observed, mean_imputed, both
+
+
+def d_mi_loss(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """L_DMI = E[(1-m)^T D(x_hat)] - E[m^T D(x_hat)]: the critic rates observed entries high."""
+    mean_observed, mean_imputed, both = _elementwise_terms(scores, mask)
+    return ((mean_imputed - mean_observed) * both).sum() / both.sum().clamp_min(1.0)
+
+
+def g_mi_loss(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """L_GMI = -E[(1-m)^T D(x_hat)]: the imputer wants its entries rated as observed.
+
+    Every feature with at least one imputed entry counts (a generated row, mask all zeros, counts
+    in every feature).
+    """
+    mask = mask.to(scores.dtype)
+    mean_imputed, n_imputed = _column_means(scores, 1.0 - mask)
+    has_imputed = (n_imputed > 0).to(scores.dtype)
+    return -(mean_imputed * has_imputed).sum() / has_imputed.sum().clamp_min(1.0)
+
+
+def label_critic_loss(label_scores: torch.Tensor, labelled: torch.Tensor) -> torch.Tensor:
+    """L^{d+1}_DMI = E_u[D(x_u, C(x_u))_{d+1}] - E_l[D(x_l, y)_{d+1}] (label slot of D_MI)."""
+    labelled = labelled.to(label_scores.dtype)
+    mean_labelled = (label_scores * labelled).sum() / labelled.sum().clamp_min(_EPS)
+    mean_unlabelled = (label_scores * (1 - labelled)).sum() / (1 - labelled).sum().clamp_min(_EPS)
+    return mean_unlabelled - mean_labelled
+
+
+def label_adversarial_loss(label_scores_unlabelled: torch.Tensor) -> torch.Tensor:
+    """L_C = -E_u[D(x_u, C(x_u))_{d+1}]: C wants its predicted labels rated as real ones."""
+    return -label_scores_unlabelled.mean()
+
+
+def recon_loss(x: torch.Tensor, x_bar: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """L_recon: squared error of G_MI's output on the entries that the mask marks observed.
+
+    Averaged over those entries (sum m (x - x_bar)^2 / sum m), the form GAIN also uses.
+    """
+    mask = mask.to(x.dtype)
+    return (mask * (x - x_bar) ** 2).sum() / mask.sum().clamp_min(1.0)
+
+
+def critic_loss(fake_scores: torch.Tensor, real_scores: torch.Tensor) -> torch.Tensor:
+    """Wasserstein critic loss, used for D_CG: L_DCG = E[D(h_fake)] - E[D(h_real)]."""
+    return fake_scores.mean() - real_scores.mean()
+
+
+def generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
+    """Wasserstein generator loss, used for G_CG: L_GCG = -E[D(h_fake)]."""
+    return -fake_scores.mean()
+
+
+def classifier_loss(
+    logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Weighted cross-entropy L_CE with soft or one-hot `targets` (rows weighted by `weights`)."""
+    per_row = -(targets * F.log_softmax(logits, dim=1)).sum(dim=1)
+    if weights is None:
+        return per_row.mean()
+    return (per_row * weights).sum() / weights.sum().clamp_min(_EPS)
+
+
+# --- penalties ---------------------------------------------------------------------------------
+
+
+def jacobian_row_sq_norms(outputs: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+    """s2[b, i] = ||d outputs[b, i] / d inputs[b]||^2, differentiable (for a penalty).
+
+    `outputs` (B, k) must have been computed row by row from `inputs` (B, n), which requires
+    grad. All k vector-Jacobian products run as one batched backward pass.
+    """
+    k = outputs.shape[1]
+    basis = torch.eye(k, dtype=outputs.dtype, device=outputs.device)
+    basis = basis[:, None, :].expand(k, outputs.shape[0], k)
+    (grads,) = torch.autograd.grad(
+        outputs, inputs, grad_outputs=basis, create_graph=True, is_grads_batched=True
+    )  # (k, B, n)
+    return grads.pow(2).sum(dim=2).transpose(0, 1)
+
+
+def zero_centred_penalty(grad_sq_norms: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """L_GP^MI: mean over features of E_b[m_bi ||grad_x D_i(x_b)||^2], on observed entries only.
+
+    Zero-centred (Mescheder et al., 2018) on the real data, as the supplement's "modified ZC".
+    """
+    mask = mask.to(grad_sq_norms.dtype)
+    per_feature, _ = _column_means(grad_sq_norms, mask)
+    return per_feature.mean()
+
+
+def wgan_gp_penalty(grad_sq_norms: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """One-centred variant (Gulrajani et al., 2017) on observed entries: E[m (||grad|| - 1)^2]."""
+    mask = mask.to(grad_sq_norms.dtype)
+    per_feature, _ = _column_means((torch.sqrt(grad_sq_norms + _EPS) - 1.0) ** 2, mask)
+    return per_feature.mean()
+
+
+def hidden_penalty(grad: torch.Tensor, reduction: str = "mean", one_centred: bool = False):
+    """L_GP^CG from D_CG's input gradients (B, h) at real hidden vectors; 'sum' as official code."""
+    sq = grad.pow(2).sum(dim=1)
+    per_row = (torch.sqrt(sq + _EPS) - 1.0) ** 2 if one_centred else sq
+    return per_row.sum() if reduction == "sum" else per_row.mean()
+
+
+# --- GAIN (Yoon et al., 2018): used by the 'gain' adversarial-loss option and the GAIN baseline --
+
+
+def gain_discriminator_loss(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """-E[m log D + (1-m) log(1-D)] with D = sigmoid(logits): D predicts which entries are real."""
+    return F.binary_cross_entropy_with_logits(logits, mask.to(logits.dtype))
+
+
+def gain_generator_loss(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """-E[(1-m) log D], averaged over all entries as in GAIN's code: imputed entries judged real."""
+    fake = 1.0 - mask.to(logits.dtype)
+    return -(fake * F.logsigmoid(logits)).mean()

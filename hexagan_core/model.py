@@ -1,0 +1,169 @@
+"""A trained HexaGAN: imputation, class probabilities, hidden vectors, samples, save and load.
+
+Everything here works in the scaled space the model was trained in (min-max, NaN = missing);
+`estimators.py` and the CLI translate to and from original units.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from hexagan_core.config import HexaGANConfig
+from hexagan_core.networks import HexaGANNetworks, build_networks
+
+__all__ = ["HexaGANModel", "resolve_device"]
+
+_WEIGHTS = "weights.pt"
+_CONFIG = "config.json"
+_META = "model.json"
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """'auto' picks CUDA, then Apple MPS, then CPU; an unavailable explicit choice is an error."""
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if device not in ("cpu", "cuda", "mps") and not device.startswith("cuda:"):
+        raise ValueError(f"device must be one of 'auto', 'cpu', 'cuda', 'mps'. Got {device!r}.")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} was requested but CUDA is not available here.")
+    if device == "mps" and not torch.backends.mps.is_available():
+        raise ValueError("device 'mps' was requested but Apple MPS is not available here.")
+    return torch.device(device)
+
+
+@dataclass
+class HexaGANModel:
+    """The six trained networks with the config that built them and the training history."""
+
+    config: HexaGANConfig
+    networks: HexaGANNetworks
+    device: torch.device
+    history: list[dict[str, Any]] = field(default_factory=list)
+    batch_size: int = 4096  # rows per forward pass at inference
+
+    @property
+    def n_features(self) -> int:
+        return self.networks.n_features
+
+    @property
+    def n_classes(self) -> int:
+        return self.networks.n_classes
+
+    # --- inference ------------------------------------------------------------------------
+
+    def _check_matrix(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float32)
+        if x.ndim != 2 or x.shape[1] != self.n_features:
+            raise ValueError(
+                f"Expected a matrix with {self.n_features} columns, got shape {tuple(x.shape)}."
+            )
+        return x
+
+    @torch.no_grad()
+    def _forward_chunks(self, x: np.ndarray, seed: int, fn) -> np.ndarray:
+        """Apply fn(x_hat, h) to imputed chunks; the fill noise comes from `seed` (reproducible)."""
+        x = self._check_matrix(x)
+        generator = torch.Generator(device=self.device).manual_seed(seed)
+        self.networks.eval()
+        outputs = []
+        for start in range(0, len(x), self.batch_size):
+            chunk = torch.from_numpy(x[start : start + self.batch_size]).to(self.device)
+            mask = (~torch.isnan(chunk)).float()
+            values = torch.nan_to_num(chunk)
+            noise = self.config.noise_scale * torch.rand(
+                values.shape, generator=generator, device=self.device
+            )
+            h = self.networks.encoder(mask * values + (1 - mask) * noise, mask)
+            x_hat = mask * values + (1 - mask) * self.networks.g_mi(h)
+            outputs.append(fn(x_hat, h).cpu().numpy())
+        self.networks.train()
+        if not outputs:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.concatenate(outputs)
+
+    def impute(self, x: np.ndarray, seed: int = 0) -> np.ndarray:
+        """x with every NaN replaced by G_MI's estimate; observed entries are returned unchanged."""
+        x = self._check_matrix(x)
+        imputed = self._forward_chunks(x, seed, lambda x_hat, h: x_hat)
+        return np.where(np.isnan(x), imputed, x) if len(x) else x.copy()
+
+    def hidden(self, x: np.ndarray, seed: int = 0) -> np.ndarray:
+        """Hidden vectors h = E(x_tilde, m) (the space where G_CG generates)."""
+        return self._forward_chunks(x, seed, lambda x_hat, h: h)
+
+    def predict_proba(self, x: np.ndarray, seed: int = 0) -> np.ndarray:
+        """Class probabilities C(x_hat) of every row (rows need no label)."""
+        self._require_classes()
+        return self._forward_chunks(
+            x, seed, lambda x_hat, h: torch.softmax(self.networks.classifier(x_hat), dim=1)
+        )
+
+    def predict(self, x: np.ndarray, seed: int = 0) -> np.ndarray:
+        return self.predict_proba(x, seed).argmax(axis=1)
+
+    @torch.no_grad()
+    def sample(self, label: int, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """n conditional samples of class `label`: (G_MI(G_CG(z, y)) in scaled space, h)."""
+        self._require_classes()
+        if not 0 <= int(label) < self.n_classes:
+            raise ValueError(f"label must be in [0, {self.n_classes - 1}]. Got {label!r}.")
+        if n < 1:
+            raise ValueError(f"n must be a positive int. Got {n!r}.")
+        generator = torch.Generator(device=self.device).manual_seed(seed)
+        z = torch.rand((n, self.networks.noise_dim), generator=generator, device=self.device)
+        y = torch.zeros((n, self.n_classes), device=self.device)
+        y[:, int(label)] = 1.0
+        self.networks.eval()
+        h = self.networks.g_cg(z, y)
+        x = self.networks.g_mi(h)
+        self.networks.train()
+        return x.cpu().numpy(), h.cpu().numpy()
+
+    def _require_classes(self) -> None:
+        if self.n_classes == 0:
+            raise ValueError("This model was trained without labels: it has no classifier or G_CG.")
+
+    # --- persistence (JSON + tensors only; loading never unpickles) ------------------------
+
+    def save(self, directory: str | Path, extra: dict[str, Any] | None = None) -> Path:
+        """Write config.json, model.json (shapes, history, `extra`) and weights.pt."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.config.to_json(directory / _CONFIG)
+        meta = {
+            "format": 1,
+            "n_features": self.n_features,
+            "n_classes": self.n_classes,
+            "history": self.history,
+            "extra": extra or {},
+        }
+        (directory / _META).write_text(json.dumps(meta, indent=1), encoding="utf-8")
+        state = {k: v.detach().cpu() for k, v in self.networks.state_dict().items()}
+        torch.save(state, directory / _WEIGHTS)
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path, device: str = "auto") -> tuple[HexaGANModel, dict]:
+        """The model saved in `directory` and the `extra` dict saved with it."""
+        directory = Path(directory)
+        for name in (_CONFIG, _META, _WEIGHTS):
+            if not (directory / name).is_file():
+                raise ValueError(f"{directory} is not a saved HexaGAN model: {name} is missing.")
+        config = HexaGANConfig.from_json(directory / _CONFIG)
+        meta = json.loads((directory / _META).read_text(encoding="utf-8"))
+        torch_device = resolve_device(device)
+        networks = build_networks(config, meta["n_features"], meta["n_classes"])
+        state = torch.load(directory / _WEIGHTS, map_location="cpu", weights_only=True)
+        networks.load_state_dict(state)
+        model = cls(config, networks.to(torch_device), torch_device, meta.get("history", []))
+        return model, meta.get("extra", {})

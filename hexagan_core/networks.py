@@ -1,0 +1,192 @@
+"""The six networks of HexaGAN: E, G_MI, D_MI, G_CG, D_CG and C.
+
+Tabular data use multilayer perceptrons (supplement section 2.3: three fully-connected layers of
+d, d/2 and d units, ReLU hidden layers; or the official code's single hidden layer of d/2).
+MNIST uses the convolutional set of the supplement's Table 2. Every network takes and returns
+flat tensors, so the trainer never needs to know which set it drives.
+
+Output activations follow the supplement except for the critics: D_MI and D_CG return raw scores
+because their losses are Wasserstein losses (the official code also feeds them logits).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from hexagan_core.config import HexaGANConfig
+
+__all__ = ["HexaGANNetworks", "build_networks", "MLP"]
+
+
+class MLP(nn.Module):
+    """Fully-connected ReLU network: in -> hidden... -> out, with an optional output activation."""
+
+    def __init__(self, n_in: int, hidden: list[int], n_out: int, output: nn.Module | None = None):
+        super().__init__()
+        widths = [n_in, *hidden, n_out]
+        layers: list[nn.Module] = []
+        for i in range(len(widths) - 1):
+            layers.append(nn.Linear(widths[i], widths[i + 1]))
+            if i < len(widths) - 2:
+                layers.append(nn.ReLU())
+        if output is not None:
+            layers.append(output)
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat(inputs, dim=1) if len(inputs) > 1 else inputs[0])
+
+
+# --- MNIST (supplement Table 2) ---------------------------------------------------------------
+
+
+def _conv_stack(in_channels: int) -> nn.Sequential:
+    """Conv(32, 5x5, 2) -> Conv(64, 5x5, 2) -> Conv(128, 5x5, 2), ReLU: 28x28 -> 128 x 4 x 4."""
+    return nn.Sequential(
+        nn.Conv2d(in_channels, 32, 5, stride=2, padding=2),
+        nn.ReLU(),
+        nn.Conv2d(32, 64, 5, stride=2, padding=2),
+        nn.ReLU(),
+        nn.Conv2d(64, 128, 5, stride=2, padding=2),
+        nn.ReLU(),
+        nn.Flatten(),
+    )
+
+
+_MNIST_HIDDEN = 128 * 4 * 4  # E's output; G_CG's last layer, FC(2048), has the same width
+
+
+class _ImageEncoder(nn.Module):
+    """E for MNIST: [x_tilde, m] as two 28x28 channels -> h (2048)."""
+
+    def __init__(self):
+        super().__init__()
+        self.convs = _conv_stack(2)
+
+    def forward(self, x_tilde: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        image = torch.stack([x_tilde, mask], dim=1).view(-1, 2, 28, 28)
+        return self.convs(image)
+
+
+class _ImageDecoder(nn.Module):
+    """G_MI for MNIST: h -> Deconv(64) -> Deconv(32) -> Deconv(1) -> FC(784), sigmoid."""
+
+    def __init__(self):
+        super().__init__()
+        self.deconvs = nn.Sequential(
+            nn.ConvTranspose2d(128, 64, 5, stride=2, padding=2, output_padding=0),
+            nn.ReLU(),
+            nn.ConvTranspose2d(64, 32, 5, stride=2, padding=2, output_padding=1),
+            nn.ReLU(),
+            nn.ConvTranspose2d(32, 1, 5, stride=2, padding=2, output_padding=1),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(784, 784),
+            nn.Sigmoid(),
+        )
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return self.deconvs(h.view(-1, 128, 4, 4))  # 4 -> 7 -> 14 -> 28
+
+
+class _ImageCritic(nn.Module):
+    """D_MI or C for MNIST: three convolutions, then FC over [features, extra inputs]."""
+
+    def __init__(self, n_extra: int, n_out: int):
+        super().__init__()
+        self.convs = _conv_stack(1)
+        self.head = nn.Linear(_MNIST_HIDDEN + n_extra, n_out)
+
+    def forward(self, x: torch.Tensor, *extra: torch.Tensor) -> torch.Tensor:
+        features = self.convs(x.view(-1, 1, 28, 28))
+        return self.head(torch.cat([features, *extra], dim=1))
+
+
+# --- the six networks ---------------------------------------------------------------------------
+
+
+class HexaGANNetworks(nn.Module):
+    """Container of the six networks, so one state_dict saves them all.
+
+    Call signatures (flat tensors, batch first):
+      encoder(x_tilde, m) -> h;  g_mi(h) -> x_bar in [0, 1];  d_mi(x_hat, y) -> scores (d [+1]);
+      g_cg(z, y) -> h;  d_cg(h, y) -> score (B, 1);  classifier(x_hat) -> logits (K).
+    The conditional networks (g_cg, d_cg, classifier) are None when there are no labels.
+    """
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        g_mi: nn.Module,
+        d_mi: nn.Module,
+        g_cg: nn.Module | None,
+        d_cg: nn.Module | None,
+        classifier: nn.Module | None,
+        *,
+        n_features: int,
+        n_classes: int,
+        hidden_dim: int,
+        noise_dim: int,
+    ):
+        super().__init__()
+        self.encoder, self.g_mi, self.d_mi = encoder, g_mi, d_mi
+        self.g_cg, self.d_cg, self.classifier = g_cg, d_cg, classifier
+        self.n_features, self.n_classes = n_features, n_classes
+        self.hidden_dim, self.noise_dim = hidden_dim, noise_dim
+
+
+def _tabular_widths(architecture: str, d: int) -> tuple[list[int], int]:
+    """Hidden widths and hidden-vector size for d features (never below 2 units)."""
+    half = max(d // 2, 2)
+    if architecture == "official":
+        return [half], half
+    return [max(d, 2), half], max(d, 2)
+
+
+def build_networks(
+    config: HexaGANConfig, n_features: int, n_classes: int, generator: torch.Generator | None = None
+) -> HexaGANNetworks:
+    """The six networks for `n_features` inputs and `n_classes` classes (0: imputation only).
+
+    Dense and convolution weights get Xavier-uniform initialisation and zero biases (as the
+    official code), drawn from `generator` so that training is reproducible without touching
+    torch's global random state.
+    """
+    d, k = n_features, n_classes
+    label_slots = 1 if k > 0 else 0  # D_MI's (d+1)-th output judges the label
+    if config.architecture == "mnist":
+        if d != 784:
+            raise ValueError(f"The 'mnist' architecture needs 784 features (28x28). Got {d}.")
+        hidden_dim = noise_dim = _MNIST_HIDDEN
+        encoder, g_mi = _ImageEncoder(), _ImageDecoder()
+        d_mi = _ImageCritic(k, d + label_slots)
+        g_cg = MLP(k + noise_dim, [512, 1024], hidden_dim, nn.ReLU()) if k else None
+        d_cg = MLP(hidden_dim + k, [1024, 512], 1) if k else None
+        classifier = _ImageCritic(0, k) if k else None
+    else:
+        widths, hidden_dim = _tabular_widths(config.architecture, d)
+        noise_dim = hidden_dim
+        encoder = MLP(2 * d, widths, hidden_dim, nn.ReLU())
+        g_mi = MLP(hidden_dim, widths, d, nn.Sigmoid())
+        d_mi = MLP(d + k, widths, d + label_slots)
+        g_cg = MLP(k + noise_dim, widths, hidden_dim, nn.ReLU()) if k else None
+        d_cg = MLP(hidden_dim + k, widths, 1) if k else None
+        classifier = MLP(d, widths, k) if k else None
+    networks = HexaGANNetworks(
+        encoder,
+        g_mi,
+        d_mi,
+        g_cg,
+        d_cg,
+        classifier,
+        n_features=d,
+        n_classes=k,
+        hidden_dim=hidden_dim,
+        noise_dim=noise_dim,
+    )
+    for module in networks.modules():
+        if isinstance(module, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.xavier_uniform_(module.weight, generator=generator)
+            nn.init.zeros_(module.bias)
+    return networks

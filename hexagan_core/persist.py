@@ -1,0 +1,95 @@
+"""A saved model directory: the trained networks plus how to get from a user's table to them.
+
+Layout: config.json, model.json and weights.pt (see model.py) plus preprocessing.json (the
+table encoder, the min-max scaler and the class names). Everything is JSON or a tensor state
+dict loaded with weights_only=True: loading a model never unpickles anything.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hexagan_core.data import MinMaxScaler, TableEncoder
+from hexagan_core.model import HexaGANModel
+
+__all__ = ["Pipeline", "load_pipeline"]
+
+_PREPROCESSING = "preprocessing.json"
+
+
+@dataclass
+class Pipeline:
+    """A trained model with the preprocessing that maps original tables to its scaled space."""
+
+    model: HexaGANModel
+    encoder: TableEncoder
+    scaler: MinMaxScaler
+    class_names: list[str]
+    label_name: str | None = None
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.encoder.columns_in_)
+
+    def to_matrix(self, table: pd.DataFrame) -> np.ndarray:
+        """The model's input for `table`: its known columns encoded and scaled (NaN = missing)."""
+        missing = [c for c in self.columns if c not in table.columns]
+        if missing:
+            raise ValueError(
+                f"Column {missing[0]!r} is missing from the input; the model needs the columns "
+                f"{', '.join(self.columns)}."
+            )
+        return self.scaler.transform(self.encoder.transform(table[self.columns])).astype(np.float32)
+
+    def to_table(self, matrix: np.ndarray) -> pd.DataFrame:
+        """Scaled model-space rows back in original units, column names and order."""
+        return self.encoder.inverse_transform(self.scaler.inverse_transform(matrix))
+
+    def impute_table(self, table: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+        """`table` with its missing cells filled; observed cells come back unchanged."""
+        imputed = self.to_table(self.model.impute(self.to_matrix(table), seed=seed))
+        original = table[self.columns].reset_index(drop=True)
+        return original.where(original.notna(), imputed)
+
+    def predict_table(self, table: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+        """One row per input row: the predicted class and each class's probability."""
+        proba = self.model.predict_proba(self.to_matrix(table), seed=seed)
+        out = pd.DataFrame(proba, columns=[f"p({name})" for name in self.class_names])
+        out.insert(
+            0, self.label_name or "prediction", [self.class_names[i] for i in proba.argmax(axis=1)]
+        )
+        return out
+
+    def save(self, directory: str | Path, extra: dict[str, Any] | None = None) -> Path:
+        directory = self.model.save(directory, extra)
+        preprocessing = {
+            "encoder": self.encoder.to_dict(),
+            "scaler": self.scaler.to_dict(),
+            "class_names": self.class_names,
+            "label_name": self.label_name,
+        }
+        (directory / _PREPROCESSING).write_text(json.dumps(preprocessing, indent=1), "utf-8")
+        return directory
+
+
+def load_pipeline(directory: str | Path, device: str = "auto") -> Pipeline:
+    """The pipeline saved by Pipeline.save; ValueError if `directory` is not one."""
+    directory = Path(directory)
+    model, _ = HexaGANModel.load(directory, device=device)
+    path = directory / _PREPROCESSING
+    if not path.is_file():
+        raise ValueError(f"{directory} is not a saved HexaGAN model: {_PREPROCESSING} is missing.")
+    preprocessing = json.loads(path.read_text(encoding="utf-8"))
+    return Pipeline(
+        model=model,
+        encoder=TableEncoder.from_dict(preprocessing["encoder"]),
+        scaler=MinMaxScaler.from_dict(preprocessing["scaler"]),
+        class_names=list(preprocessing["class_names"]),
+        label_name=preprocessing.get("label_name"),
+    )

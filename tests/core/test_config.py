@@ -1,0 +1,65 @@
+"""HexaGANConfig: validation messages, presets as deltas, JSON round trip."""
+
+import json
+
+import pytest
+
+from hexagan_core.config import CHOICES, PRESETS, HexaGANConfig, preset
+
+
+def test_defaults_validate_and_every_preset_validates():
+    HexaGANConfig().validate()
+    for name in PRESETS:
+        assert isinstance(preset(name), HexaGANConfig)
+
+
+def test_paper_preset_holds_the_supplements_values():
+    paper = preset("paper")
+    assert (paper.n_critic, paper.n_cg) == (5, 10)
+    assert (paper.alpha1, paper.lambda1, paper.alpha2, paper.alpha3) == (10.0, 10.0, 1.0, 0.01)
+    assert paper.optimizer == "rmsprop" and paper.penalty == "zero_centred"
+
+
+def test_official_preset_holds_the_official_codes_deviations():
+    official = preset("official")
+    assert official.n_critic == 1 and official.update_order == "official"
+    assert official.lr_decay == 0.99999 and official.c_weight_decay == 1e-3
+    assert official.label_adversarial == "rounded" and official.architecture == "official"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("n_critic", 0, r"The 'n_critic' parameter of HexaGANConfig must be an int in the range "
+         r"\[1, 100\]. Got 0 instead."),
+        ("alpha1", -1.0, r"'alpha1' .* Got -1.0 instead"),
+        ("lr", float("nan"), r"'lr' .* Got nan instead"),
+        ("iterations", 2.5, r"'iterations' .* an int"),
+        ("batch_size", True, r"'batch_size'"),
+        ("penalty", "l2", r"The 'penalty' parameter .* one of 'zero_centred'.*Got 'l2' instead."),
+    ],
+)
+def test_validate_names_the_parameter_and_the_bad_value(name, value, message):
+    with pytest.raises(ValueError, match=message):
+        HexaGANConfig().replace(**{name: value}).validate()
+
+
+def test_unknown_parameters_and_presets_are_refused():
+    with pytest.raises(ValueError, match="Unknown HexaGANConfig parameter.*alpha9"):
+        HexaGANConfig().replace(alpha9=1.0)
+    with pytest.raises(ValueError, match="Unknown preset 'best'"):
+        preset("best")
+
+
+def test_json_round_trip(tmp_path):
+    config = preset("official", iterations=123, seed=7)
+    path = tmp_path / "config.json"
+    config.to_json(path)
+    assert json.loads(path.read_text())["iterations"] == 123
+    assert HexaGANConfig.from_json(path) == config
+    assert HexaGANConfig.from_json(config.to_json()) == config
+
+
+def test_choices_table_matches_the_fields():
+    for name, options in CHOICES.items():
+        assert getattr(HexaGANConfig(), name) in options

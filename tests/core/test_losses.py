@@ -1,0 +1,122 @@
+"""Each loss of the paper on tiny inputs whose answers are worked out by hand."""
+
+import pytest
+import torch
+from torch import nn
+
+from hexagan_core import losses
+
+SCORES = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+
+
+def test_d_mi_loss_per_feature_means_and_skips_one_sided_features():
+    # feature 0: observed {1}, imputed {3} -> 3 - 1 = 2; feature 1 has no observed entry: left out
+    mask = torch.tensor([[1.0, 0.0], [0.0, 0.0]])
+    assert losses.d_mi_loss(SCORES, mask).item() == pytest.approx(2.0)
+    # both features two-sided: f0 3 - 1 = 2, f1 2 - 4 = -2 -> mean 0
+    mask = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    assert losses.d_mi_loss(SCORES, mask).item() == pytest.approx(0.0)
+
+
+def test_d_mi_loss_is_blind_to_a_constant_shift_of_the_critic():
+    mask = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    shifted = losses.d_mi_loss(SCORES + 7.0, mask)
+    assert shifted.item() == pytest.approx(losses.d_mi_loss(SCORES, mask).item())
+
+
+def test_g_mi_loss_is_minus_the_mean_score_of_imputed_entries():
+    mask = torch.tensor([[1.0, 0.0], [0.0, 0.0]])
+    # imputed: f0 {3}, f1 {2, 4} -> -(3 + 3) / 2
+    assert losses.g_mi_loss(SCORES, mask).item() == pytest.approx(-3.0)
+    # a generated row (mask all zeros) counts in every feature
+    assert losses.g_mi_loss(SCORES, torch.zeros(2, 2)).item() == pytest.approx(-(2 + 3) / 2)
+
+
+def test_label_critic_and_label_adversarial_losses():
+    scores = torch.tensor([0.5, 1.5, -1.0, 3.0])
+    labelled = torch.tensor([1.0, 1.0, 0.0, 0.0])
+    # E_u = (-1 + 3) / 2 = 1, E_l = (0.5 + 1.5) / 2 = 1
+    assert losses.label_critic_loss(scores, labelled).item() == pytest.approx(0.0)
+    assert losses.label_adversarial_loss(scores[2:]).item() == pytest.approx(-1.0)
+
+
+def test_recon_loss_counts_observed_entries_only():
+    x = torch.tensor([[0.0, 1.0], [0.5, 0.5]])
+    x_bar = torch.tensor([[1.0, 0.0], [0.0, 0.5]])
+    mask = torch.tensor([[1.0, 0.0], [1.0, 1.0]])
+    # squared errors on observed entries: 1, 0.25, 0 -> mean 1.25 / 3
+    assert losses.recon_loss(x, x_bar, mask).item() == pytest.approx(1.25 / 3)
+
+
+def test_wasserstein_critic_and_generator_losses():
+    fake, real = torch.tensor([1.0, 3.0]), torch.tensor([0.0, 2.0])
+    assert losses.critic_loss(fake, real).item() == pytest.approx(2.0 - 1.0)
+    assert losses.generator_loss(fake).item() == pytest.approx(-2.0)
+
+
+def test_classifier_loss_weights_rows():
+    logits = torch.tensor([[0.0, 0.0], [2.0, 0.0]])
+    targets = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    ce = torch.log(torch.tensor(2.0)), 2.0 + torch.log1p(torch.exp(torch.tensor(-2.0)))
+    weights = torch.tensor([1.0, 3.0])
+    expected = (ce[0] + 3 * ce[1]) / 4
+    assert losses.classifier_loss(logits, targets, weights).item() == pytest.approx(expected.item())
+
+
+def _critic_scores(critic: nn.Module, x: torch.Tensor):
+    x = x.clone().requires_grad_(True)
+    return critic(x), x
+
+
+def test_zero_centred_penalty_vanishes_for_a_constant_critic():
+    critic = nn.Linear(3, 3)
+    nn.init.zeros_(critic.weight)
+    scores, x = _critic_scores(critic, torch.rand(5, 3))
+    sq_norms = losses.jacobian_row_sq_norms(scores, x)
+    assert losses.zero_centred_penalty(sq_norms, torch.ones(5, 3)).item() == 0.0
+
+
+def test_zero_centred_penalty_matches_the_analytic_value_for_a_linear_critic():
+    weight = torch.tensor([[1.0, 2.0, 0.0], [0.0, 0.0, 3.0], [1.0, 1.0, 1.0]])
+    critic = nn.Linear(3, 3)
+    with torch.no_grad():
+        critic.weight.copy_(weight)
+    scores, x = _critic_scores(critic, torch.rand(4, 3))
+    sq_norms = losses.jacobian_row_sq_norms(scores, x)
+    # ||grad D_i||^2 = ||W_i||^2 = 5, 9, 3 for every row
+    assert torch.allclose(sq_norms, torch.tensor([5.0, 9.0, 3.0]).expand(4, 3))
+    mask = torch.tensor([[1.0, 1.0, 0.0]] * 4)  # feature 2 never observed: contributes 0
+    assert losses.zero_centred_penalty(sq_norms, mask).item() == pytest.approx((5 + 9 + 0) / 3)
+    # one-centred variant: (sqrt(5) - 1)^2, (3 - 1)^2
+    expected = ((5**0.5 - 1) ** 2 + 4 + 0) / 3
+    assert losses.wgan_gp_penalty(sq_norms, mask).item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_jacobian_row_sq_norms_matches_autograd_jacobian_and_is_differentiable():
+    torch.manual_seed(0)
+    critic = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 3))
+    x = torch.rand(5, 4, requires_grad=True)
+    sq_norms = losses.jacobian_row_sq_norms(critic(x), x)
+    for b in range(5):
+        jac = torch.autograd.functional.jacobian(critic, x[b].detach())  # (3, 4)
+        assert torch.allclose(sq_norms[b], jac.pow(2).sum(dim=1), atol=1e-6)
+    sq_norms.sum().backward()  # gradient reaches the critic's weights (double backward)
+    assert critic[0].weight.grad is not None and critic[0].weight.grad.abs().sum() > 0
+
+
+def test_hidden_penalty_for_a_linear_critic():
+    grad = torch.tensor([[3.0, 4.0], [3.0, 4.0], [0.0, 1.0]])
+    assert losses.hidden_penalty(grad).item() == pytest.approx((25 + 25 + 1) / 3)
+    assert losses.hidden_penalty(grad, "sum").item() == pytest.approx(51.0)
+    one_centred = losses.hidden_penalty(grad, one_centred=True).item()
+    assert one_centred == pytest.approx((16 + 16 + 0) / 3, rel=1e-5)
+
+
+def test_gain_losses_match_their_definitions():
+    logits = torch.tensor([[0.0, 2.0], [-1.0, 1.0]])
+    mask = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    d = torch.sigmoid(logits)
+    expected_d = -(mask * d.log() + (1 - mask) * (1 - d).log()).mean()
+    expected_g = -((1 - mask) * d.log()).mean()
+    assert losses.gain_discriminator_loss(logits, mask).item() == pytest.approx(expected_d.item())
+    assert losses.gain_generator_loss(logits, mask).item() == pytest.approx(expected_g.item())

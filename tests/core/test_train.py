@@ -1,0 +1,188 @@
+"""Algorithm 1: every option runs, the schedule is reproducible, stop/pause are honoured, and the
+label-adversarial term really trains C."""
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from hexagan_core import losses
+from hexagan_core.config import preset
+from hexagan_core.networks import build_networks
+from hexagan_core.train import Validation, _Trainer, fit
+
+
+def _toy(n=60, d=5, seed=0, missing=0.2, unlabelled=0.3):
+    rng = np.random.default_rng(seed)
+    latent = rng.normal(size=(n, 2))
+    x = latent @ rng.normal(size=(2, d))
+    x = (x - x.min(0)) / (x.max(0) - x.min(0))
+    y = (latent[:, 0] > 0.3).astype(np.int64)
+    x_in = np.where(rng.random(x.shape) < missing, np.nan, x)
+    y_in = np.where(rng.random(n) < unlabelled, -1, y)
+    return x, x_in, y, y_in
+
+
+TINY = {"iterations": 3, "batch_size": 8, "eval_every": 1}
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"penalty": "wgan_gp"},
+        {"penalty": "weight_clip"},
+        {"adversarial_loss": "gain"},
+        {"optimizer": "adam"},
+        {"label_adversarial": "straight_through"},
+        {"label_adversarial": "rounded"},
+        {"recon_drop_rate": 0.3},
+        {"update_order": "official", "pretrain_iterations": 2, "lr_decay": 0.99},
+        {"architecture": "official", "cg_penalty_reduction": "sum", "c_weight_decay": 1e-3},
+    ],
+)
+def test_every_option_trains_and_reports_every_loss(overrides):
+    x, x_in, y, y_in = _toy()
+    reports = []
+    model = fit(preset("paper", **TINY, **overrides), x_in, y_in, device="cpu",
+                callback=reports.append, validation=Validation(x_in, x, np.isnan(x_in), y))
+    assert [r["iteration"] for r in reports] == [1, 2, 3]
+    expected = {"d_mi", "d_mi_label", "gp_mi", "g_mi", "recon", "d_cg", "gp_cg", "g_cg",
+                "g_mi_c", "ce_c", "ce", "c_adv"}
+    assert set(reports[-1]["losses"]) == expected
+    assert all(np.isfinite(v) for v in reports[-1]["losses"].values())
+    assert 0 <= reports[-1]["val_rmse"] < 1 and 0 <= reports[-1]["val_f1"] <= 1
+    imputed = model.impute(x_in)
+    assert not np.isnan(imputed).any()
+    observed = ~np.isnan(x_in)
+    assert np.array_equal(imputed[observed], x_in[observed].astype(np.float32))
+
+
+def test_weight_clipping_bounds_the_critics():
+    _, x_in, _, y_in = _toy()
+    model = fit(preset("paper", **TINY, penalty="weight_clip", clip_value=0.01), x_in, y_in,
+                device="cpu")
+    for critic in (model.networks.d_mi, model.networks.d_cg):
+        assert max(p.abs().max().item() for p in critic.parameters()) <= 0.01 + 1e-7
+
+
+def test_same_seed_same_model_and_different_seed_different_model():
+    _, x_in, _, y_in = _toy()
+    config = preset("default", **TINY)
+    a = fit(config, x_in, y_in, device="cpu").impute(x_in)
+    b = fit(config, x_in, y_in, device="cpu").impute(x_in)
+    c = fit(config.replace(seed=1), x_in, y_in, device="cpu").impute(x_in)
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_imputation_only_without_labels():
+    x, x_in, _, _ = _toy()
+    reports = []
+    model = fit(preset("default", **TINY), x_in, None, device="cpu", callback=reports.append,
+                validation=Validation(x_in, x, np.isnan(x_in)))
+    assert model.n_classes == 0 and model.networks.classifier is None
+    assert set(reports[-1]["losses"]) == {"d_mi", "d_mi_label", "gp_mi", "g_mi", "recon"}
+    with pytest.raises(ValueError, match="without labels"):
+        model.predict_proba(x_in)
+
+
+def test_stop_event_is_honoured_within_one_iteration():
+    _, x_in, _, y_in = _toy()
+    stop = threading.Event()
+
+    def stop_at_two(report):
+        if report["iteration"] == 2:
+            stop.set()
+
+    model = fit(preset("default", iterations=100, batch_size=8, eval_every=1), x_in, y_in,
+                device="cpu", callback=stop_at_two, stop_event=stop)
+    assert model.history[-1]["iteration"] == 2
+
+
+def test_pause_event_holds_training_until_cleared():
+    _, x_in, _, y_in = _toy()
+    pause, reports = threading.Event(), []
+    pause.set()
+    worker = threading.Thread(target=fit, args=(preset("default", **TINY), x_in, y_in),
+                              kwargs={"device": "cpu", "pause_event": pause,
+                                      "callback": reports.append})
+    worker.start()
+    worker.join(timeout=0.5)
+    assert worker.is_alive() and reports == []
+    pause.clear()
+    worker.join(timeout=60)
+    assert not worker.is_alive() and len(reports) == 3
+
+
+def test_select_best_restores_the_best_validation_networks():
+    x, x_in, y, y_in = _toy()
+    config = preset("default", iterations=6, batch_size=8, eval_every=2)
+    model = fit(config, x_in, y_in, device="cpu", select_best="val_rmse",
+                validation=Validation(x_in, x, np.isnan(x_in), y))
+    best = min(model.history, key=lambda r: r["val_rmse"])
+    assert best.get("best")
+    rmse = np.sqrt(np.mean((model.impute(x_in) - x)[np.isnan(x_in)] ** 2))
+    assert rmse == pytest.approx(best["val_rmse"], rel=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["soft", "straight_through", "rounded"])
+def test_label_adversarial_term_reaches_c_unless_rounded(mode):
+    _, x_in, _, y_in = _toy()
+    trainer = _Trainer(preset("paper", label_adversarial=mode), x_in, y_in, torch.device("cpu"))
+    batch = trainer.sample_batch()
+    n_l = batch.n_labelled
+    x_hat, _, _ = trainer.impute(batch)
+    y_in_u = trainer.label_input(batch, x_hat)[n_l:]
+    loss_c = losses.label_adversarial_loss(trainer.nets.d_mi(x_hat[n_l:], y_in_u)[:, -1])
+    params = list(trainer.nets.classifier.parameters())
+    if mode == "rounded":
+        grads = torch.autograd.grad(loss_c, params, allow_unused=True)
+        assert all(g is None or g.abs().sum() == 0 for g in grads)
+    else:
+        grads = torch.autograd.grad(loss_c, params)
+        assert sum(g.abs().sum() for g in grads) > 0
+
+
+def test_c_batch_is_balanced_by_generated_rows():
+    """Synthetic rows top each class up to the batch's largest class (weights sum to the gap)."""
+    x_in = np.random.default_rng(0).random((40, 4))
+    y = np.array([0] * 30 + [1] * 10)
+    trainer = _Trainer(preset("default", batch_size=40), x_in, y, torch.device("cpu"))
+    counts = torch.tensor([30.0, 10.0])
+    weights = trainer.balance_y @ ((counts.max() - counts) / trainer.balance_y.sum(0))
+    assert weights[trainer.balance_y[:, 1] == 1].sum().item() == pytest.approx(20.0)
+    assert weights[trainer.balance_y[:, 0] == 1].sum().item() == 0.0
+
+
+def test_mnist_networks_train_one_step():
+    rng = np.random.default_rng(0)
+    x = rng.random((16, 784)).astype(np.float32)
+    x[rng.random(x.shape) < 0.5] = np.nan
+    y = np.arange(16) % 10
+    config = preset("default", architecture="mnist", penalty="weight_clip", iterations=1,
+                    batch_size=8, eval_every=1)
+    nets = build_networks(config, 784, 10)
+    assert nets.encoder(torch.rand(2, 784), torch.ones(2, 784)).shape == (2, 2048)
+    assert nets.g_mi(torch.rand(2, 2048)).shape == (2, 784)
+    assert nets.d_mi(torch.rand(2, 784), torch.eye(10)[:2]).shape == (2, 785)
+    model = fit(config, x, y, device="cpu")
+    assert model.history[-1]["iteration"] == 1
+    samples, hidden = model.sample(3, 4)
+    assert samples.shape == (4, 784) and hidden.shape == (4, 2048)
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "message"),
+    [
+        (np.zeros((1, 3)), None, "at least 2 rows"),
+        (np.array([[np.inf, 1.0], [0.0, 1.0]]), None, "infinite"),
+        (np.array([[np.nan, 1.0], [np.nan, 1.0]]), None, "Feature 0 has no observed value"),
+        (np.zeros((4, 2)), np.array([0, 0, 0, -1]), "at least 2 classes"),
+        (np.zeros((4, 2)), np.array([0, 1]), "one label per row"),
+    ],
+)
+def test_bad_training_data_is_refused(x, y, message):
+    with pytest.raises(ValueError, match=message):
+        fit(preset("default", **TINY), x, y, device="cpu")
