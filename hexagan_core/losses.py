@@ -29,7 +29,7 @@ __all__ = [
     "hidden_penalty",
     "gain_discriminator_loss",
     "gain_generator_loss",
-    "jacobian_row_sq_norms",
+    "input_jacobian",
 ]
 
 _EPS = 1e-8
@@ -113,11 +113,12 @@ def classifier_loss(
 # --- penalties ---------------------------------------------------------------------------------
 
 
-def jacobian_row_sq_norms(outputs: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
-    """s2[b, i] = ||d outputs[b, i] / d inputs[b]||^2, differentiable (for a penalty).
+def input_jacobian(outputs: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+    """J[b, i, :] = d outputs[b, i] / d inputs[b], differentiable (for a penalty), (B, k, n).
 
     `outputs` (B, k) must have been computed row by row from `inputs` (B, n), which requires
-    grad. All k vector-Jacobian products run as one batched backward pass.
+    grad. All k vector-Jacobian products run as one batched backward pass. MLP critics use the
+    cheaper closed form `MLP.forward_with_input_jacobian` instead.
     """
     k = outputs.shape[1]
     basis = torch.eye(k, dtype=outputs.dtype, device=outputs.device)
@@ -125,11 +126,13 @@ def jacobian_row_sq_norms(outputs: torch.Tensor, inputs: torch.Tensor) -> torch.
     (grads,) = torch.autograd.grad(
         outputs, inputs, grad_outputs=basis, create_graph=True, is_grads_batched=True
     )  # (k, B, n)
-    return grads.pow(2).sum(dim=2).transpose(0, 1)
+    return grads.transpose(0, 1)
 
 
 def zero_centred_penalty(grad_sq_norms: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """L_GP^MI: mean over features of E_b[m_bi ||grad_x D_i(x_b)||^2], on observed entries only.
+
+    `grad_sq_norms[b, i]` = ||d D_i / d x_b||^2, the squared row norms of the input Jacobian.
 
     Zero-centred (Mescheder et al., 2018) on the real data, as the supplement's "modified ZC".
     """

@@ -37,6 +37,34 @@ class MLP(nn.Module):
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
         return self.net(torch.cat(inputs, dim=1) if len(inputs) > 1 else inputs[0])
 
+    def forward_with_input_jacobian(
+        self, *inputs: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Outputs (B, out) and each row's Jacobian d out / d inputs[0], (B, out, n_0).
+
+        Closed form for a ReLU network, J_b = W_L D_{L-1,b} ... W_2 D_{1,b} W_1[:, :n_0] with
+        D the ReLU derivative, built in the same pass as the outputs. It is an ordinary
+        differentiable expression of the weights, so a gradient penalty needs no double
+        backward pass and no loop over outputs.
+        """
+        h = torch.cat(inputs, dim=1) if len(inputs) > 1 else inputs[0]
+        n_wrt = inputs[0].shape[1]
+        jacobian = None
+        for layer in self.net:
+            if isinstance(layer, nn.Linear):
+                h = layer(h)
+                if jacobian is None:
+                    jacobian = layer.weight[:, :n_wrt].expand(h.shape[0], -1, -1)
+                else:
+                    jacobian = torch.matmul(layer.weight, jacobian)
+            elif isinstance(layer, nn.ReLU):
+                active = (h > 0).to(h.dtype)
+                h = layer(h)
+                jacobian = jacobian * active[:, :, None]
+            else:
+                raise TypeError(f"No closed-form Jacobian for {type(layer).__name__} layers.")
+        return h, jacobian
+
 
 # --- MNIST (supplement Table 2) ---------------------------------------------------------------
 

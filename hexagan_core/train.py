@@ -27,7 +27,7 @@ import torch
 from hexagan_core import losses, metrics
 from hexagan_core.config import HexaGANConfig
 from hexagan_core.model import HexaGANModel, resolve_device
-from hexagan_core.networks import HexaGANNetworks, build_networks
+from hexagan_core.networks import MLP, HexaGANNetworks, build_networks
 
 __all__ = ["fit", "Validation", "Batch"]
 
@@ -139,6 +139,11 @@ class _Trainer:
             self.x_all[rows], self.m_all[rows], self.y_all[rows], labelled, self.n_batch_labelled
         )
 
+    def encode(self, batch: Batch) -> torch.Tensor:
+        """h = E(x_tilde, m), drawing the same fill noise as `impute`."""
+        z = self.uniform(*batch.x.shape, scale=self.config.noise_scale)
+        return self.nets.encoder(batch.m * batch.x + (1 - batch.m) * z, batch.m)
+
     def impute(self, batch: Batch, encoder_mask: torch.Tensor | None = None):
         """x_tilde = m*x + (1-m)*z; h = E(x_tilde, m); x_bar = G_MI(h); x_hat = m*x + (1-m)*x_bar"""
         m = batch.m if encoder_mask is None else encoder_mask
@@ -186,23 +191,31 @@ class _Trainer:
                 for p in params:
                     p.clamp_(-self.config.clip_value, self.config.clip_value)
 
-    def penalty_mi(self, scores: torch.Tensor, x_hat: torch.Tensor, m: torch.Tensor):
-        """L_GP^MI on the observed entries of the real batch (none for weight clipping)."""
-        if self.config.penalty in ("weight_clip", "none"):
-            return torch.zeros((), device=self.device)
-        sq_norms = losses.jacobian_row_sq_norms(scores[:, : self.d], x_hat)
-        if self.config.penalty == "wgan_gp":
-            return losses.wgan_gp_penalty(sq_norms, m)
-        return losses.zero_centred_penalty(sq_norms, m)
+    @property
+    def needs_penalty(self) -> bool:
+        return self.config.penalty not in ("weight_clip", "none")
 
-    def penalty_cg(self, real_scores: torch.Tensor, h_real: torch.Tensor) -> torch.Tensor:
-        """L_GP^CG at the real hidden vectors."""
-        if self.config.penalty in ("weight_clip", "none"):
+    def critic_with_input_jacobian(self, critic, x: torch.Tensor, y: torch.Tensor):
+        """critic(x, y) and its per-row Jacobian with respect to x (closed form for MLPs)."""
+        if isinstance(critic, MLP):
+            return critic.forward_with_input_jacobian(x, y)
+        x.requires_grad_(True)  # convolutional critics: batched vector-Jacobian products
+        scores = critic(x, y)
+        return scores, losses.input_jacobian(scores, x)
+
+    def penalty(self, jacobian: torch.Tensor | None, mask: torch.Tensor | None = None):
+        """L_GP^MI from D_MI's Jacobian (observed entries of `mask`), or L_GP^CG from D_CG's."""
+        if jacobian is None:
             return torch.zeros((), device=self.device)
-        (grad,) = torch.autograd.grad(real_scores.sum(), h_real, create_graph=True)
-        return losses.hidden_penalty(
-            grad, self.config.cg_penalty_reduction, one_centred=self.config.penalty == "wgan_gp"
-        )
+        one_centred = self.config.penalty == "wgan_gp"
+        if mask is None:  # D_CG: one scalar output
+            return losses.hidden_penalty(
+                jacobian[:, 0], self.config.cg_penalty_reduction, one_centred=one_centred
+            )
+        sq_norms = jacobian[:, : self.d].pow(2).sum(dim=2)
+        if one_centred:
+            return losses.wgan_gp_penalty(sq_norms, mask)
+        return losses.zero_centred_penalty(sq_norms, mask)
 
     # --- (1) missing data imputation ------------------------------------------------------
 
@@ -212,15 +225,18 @@ class _Trainer:
         with torch.no_grad():
             x_hat, _, _ = self.impute(batch)
             y_in = self.label_input(batch, x_hat)
-        x_hat.requires_grad_(True)
-        scores = self.nets.d_mi(x_hat, y_in)
+        jacobian = None
+        if self.needs_penalty:
+            scores, jacobian = self.critic_with_input_jacobian(self.nets.d_mi, x_hat, y_in)
+        else:
+            scores = self.nets.d_mi(x_hat, y_in)
         loss_d_mi, _ = self.adversarial_losses(scores[:, :d], batch.m)
         loss_d_mi_label = (
             losses.label_critic_loss(scores[:, d], batch.labelled)
             if self.semi_supervised
             else torch.zeros((), device=self.device)
         )
-        loss_gp_mi = self.penalty_mi(scores, x_hat, batch.m)
+        loss_gp_mi = self.penalty(jacobian, batch.m)
         if penalty_only:  # official warm-up: the critic only learns to be smooth
             self.update("d_mi", c.lambda1 * loss_gp_mi)
         else:
@@ -255,13 +271,16 @@ class _Trainer:
         c = self.config
         batch = self.sample_batch(labelled_only=True)
         with torch.no_grad():
-            _, _, h_real = self.impute(batch)
+            h_real = self.encode(batch)
             _, h_fake = self.generate(batch.y)
-        h_real.requires_grad_(True)
-        real_scores = self.nets.d_cg(h_real, batch.y)
+        jacobian = None
+        if self.needs_penalty:
+            real_scores, jacobian = self.nets.d_cg.forward_with_input_jacobian(h_real, batch.y)
+        else:
+            real_scores = self.nets.d_cg(h_real, batch.y)
         fake_scores = self.nets.d_cg(h_fake, batch.y)
         loss_d_cg = losses.critic_loss(fake_scores, real_scores)
-        loss_gp_cg = self.penalty_cg(real_scores, h_real)
+        loss_gp_cg = self.penalty(jacobian)
         if penalty_only:
             self.update("d_cg", c.lambda2 * loss_gp_cg)
         else:

@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from hexagan_core import losses
+from hexagan_core.networks import MLP
 
 SCORES = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
 
@@ -72,7 +73,7 @@ def test_zero_centred_penalty_vanishes_for_a_constant_critic():
     critic = nn.Linear(3, 3)
     nn.init.zeros_(critic.weight)
     scores, x = _critic_scores(critic, torch.rand(5, 3))
-    sq_norms = losses.jacobian_row_sq_norms(scores, x)
+    sq_norms = losses.input_jacobian(scores, x).pow(2).sum(dim=2)
     assert losses.zero_centred_penalty(sq_norms, torch.ones(5, 3)).item() == 0.0
 
 
@@ -82,7 +83,7 @@ def test_zero_centred_penalty_matches_the_analytic_value_for_a_linear_critic():
     with torch.no_grad():
         critic.weight.copy_(weight)
     scores, x = _critic_scores(critic, torch.rand(4, 3))
-    sq_norms = losses.jacobian_row_sq_norms(scores, x)
+    sq_norms = losses.input_jacobian(scores, x).pow(2).sum(dim=2)
     # ||grad D_i||^2 = ||W_i||^2 = 5, 9, 3 for every row
     assert torch.allclose(sq_norms, torch.tensor([5.0, 9.0, 3.0]).expand(4, 3))
     mask = torch.tensor([[1.0, 1.0, 0.0]] * 4)  # feature 2 never observed: contributes 0
@@ -92,16 +93,34 @@ def test_zero_centred_penalty_matches_the_analytic_value_for_a_linear_critic():
     assert losses.wgan_gp_penalty(sq_norms, mask).item() == pytest.approx(expected, rel=1e-5)
 
 
-def test_jacobian_row_sq_norms_matches_autograd_jacobian_and_is_differentiable():
+def test_input_jacobian_matches_autograd_jacobian_and_is_differentiable():
     torch.manual_seed(0)
     critic = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 3))
     x = torch.rand(5, 4, requires_grad=True)
-    sq_norms = losses.jacobian_row_sq_norms(critic(x), x)
+    jacobian = losses.input_jacobian(critic(x), x)
     for b in range(5):
-        jac = torch.autograd.functional.jacobian(critic, x[b].detach())  # (3, 4)
-        assert torch.allclose(sq_norms[b], jac.pow(2).sum(dim=1), atol=1e-6)
-    sq_norms.sum().backward()  # gradient reaches the critic's weights (double backward)
+        expected = torch.autograd.functional.jacobian(critic, x[b].detach())  # (3, 4)
+        assert torch.allclose(jacobian[b], expected, atol=1e-6)
+    jacobian.pow(2).sum().backward()  # gradient reaches the critic's weights (double backward)
     assert critic[0].weight.grad is not None and critic[0].weight.grad.abs().sum() > 0
+
+
+def test_closed_form_mlp_jacobian_equals_autograd_in_value_and_weight_gradient():
+    torch.manual_seed(0)
+    critic = MLP(6 + 2, [7, 4], 7)  # D_MI-like: [x, y] -> d + 1 scores
+    x, y = torch.rand(9, 6), torch.eye(2)[torch.arange(9) % 2]
+    scores, jacobian = critic.forward_with_input_jacobian(x, y)
+    x_req = x.clone().requires_grad_(True)
+    reference = losses.input_jacobian(critic(x_req, y), x_req)
+    assert torch.allclose(scores, critic(x, y)) and torch.allclose(jacobian, reference, atol=1e-6)
+    mask = (torch.rand(9, 6) > 0.3).float()
+    fast = losses.zero_centred_penalty(jacobian[:, :6].pow(2).sum(2), mask)
+    slow = losses.zero_centred_penalty(reference[:, :6].pow(2).sum(2), mask)
+    grads_fast = torch.autograd.grad(fast, list(critic.parameters()), allow_unused=True)
+    grads_slow = torch.autograd.grad(slow, list(critic.parameters()), allow_unused=True)
+    for param, a, b in zip(critic.parameters(), grads_fast, grads_slow, strict=True):
+        zero = torch.zeros_like(param)  # biases do not enter the Jacobian: None or zeros
+        assert torch.allclose(zero if a is None else a, zero if b is None else b, atol=1e-6)
 
 
 def test_hidden_penalty_for_a_linear_critic():
