@@ -408,8 +408,12 @@ def _read_madelon_files(folder: Path, notes: list[str]) -> Dataset:
                 raise DataError(f"{data} and {labels} have different numbers of rows")
     features = pd.concat(parts, ignore_index=True)
     features.columns = _madelon_columns(features.shape[1])
-    codes, class_names = _encode_values(pd.concat(targets, ignore_index=True))
     notes.append(f"source: UCI Madelon files in {folder} ({len(features)} rows)")
+    return _madelon_dataset(features, pd.concat(targets, ignore_index=True), notes)
+
+
+def _madelon_dataset(features: pd.DataFrame, target: pd.Series, notes: list[str]) -> Dataset:
+    codes, class_names = _encode_values(target)
     return Dataset(
         name="madelon",
         features=_integer_floats_to_int(features),
@@ -432,17 +436,9 @@ def _load_madelon(data_root: Path | None, cache_root: Path, allowed: bool, seed:
     if allowed or _openml_cached(cache_root, search):
         bunch = _try_fetch_openml(cache_root, notes, "madelon", name="madelon", version=1)
         if bunch is not None:
-            codes, class_names = _encode_values(bunch.target)
             features = bunch.data.apply(pd.to_numeric, errors="coerce").astype(np.float64)
             notes.append(f"source: OpenML dataset 'madelon' version 1 (cached under {cache_root})")
-            return Dataset(
-                name="madelon",
-                features=_integer_floats_to_int(features),
-                labels=codes,
-                class_names=class_names,
-                label_name="class",
-                notes=notes,
-            )
+            return _madelon_dataset(features, bunch.target, notes)
     # Offline fallback: Guyon's recipe for Madelon, as implemented by make_classification.
     X, y = make_classification(
         n_samples=4400,
