@@ -18,13 +18,13 @@ from threadpoolctl import threadpool_limits
 from hexagan_core import data as data_module
 from hexagan_core import metrics
 from hexagan_core.baselines import ClassificationPipeline, make_imputer
-from hexagan_core.config import preset
+from hexagan_core.config import HexaGANConfig, preset
 from hexagan_core.model import HexaGANModel, resolve_device
 from hexagan_core.persist import Pipeline
 from hexagan_core.protocol import Experiment, Split, prepare
 from hexagan_core.train import Callback, Validation, fit
 
-__all__ = ["RunOptions", "RunResult", "load_dataset", "run_experiment"]
+__all__ = ["RunOptions", "RunResult", "load_dataset", "run_experiment", "training_config"]
 
 
 @dataclass
@@ -162,13 +162,7 @@ def run_experiment(
         imbalance_ratio=options.imbalance_ratio,
         seed=options.seed,
     )
-    overrides = dict(options.config_overrides, seed=options.seed)
-    if options.iterations is not None:
-        overrides["iterations"] = options.iterations
-    preset_name = options.preset
-    if preset_name == "default" and dataset.image_shape == (28, 28):
-        preset_name = "mnist"  # the default for 28x28 images: the supplement's convnets
-    config = preset(preset_name, **overrides)
+    preset_name, config = training_config(options)
     device = str(resolve_device(options.device))
     val = experiment.val
 
@@ -236,6 +230,17 @@ def run_experiment(
         "results": results,
     }
     return RunResult(experiment, model, report)
+
+
+def training_config(options: RunOptions) -> tuple[str, HexaGANConfig]:
+    """The preset name and the validated config that `run_experiment(options)` trains with."""
+    preset_name = options.preset
+    if preset_name == "default" and options.data == "mnist":
+        preset_name = "mnist"  # the default for 28x28 images: the supplement's convnets
+    overrides = dict(options.config_overrides, seed=options.seed)
+    if options.iterations is not None:
+        overrides["iterations"] = options.iterations
+    return preset_name, preset(preset_name, **overrides)
 
 
 def config_selection(experiment: Experiment) -> str | None:

@@ -458,10 +458,11 @@ def _cpu_threads(device: torch.device, config: HexaGANConfig):
     Their matrix products are far too small to gain from intra-op parallelism, and when the
     cores are busy (a dashboard, a browser, a second job) OpenMP's spinning threads make each
     step up to 100x slower (measured: 16 ms vs 1.4 s per iteration on breast, 2 cores, one busy).
+    The setting is OpenMP's, which holds per calling thread: fits running in different threads
+    do not change each other's, and each restores its own on the way out.
     """
     previous = torch.get_num_threads()
     if device.type == "cpu":
-        # Convolutions do gain from threads, but leave a core for the rest of the machine.
         spare = max(1, (os.cpu_count() or 1) - 1)
         torch.set_num_threads(min(previous, spare) if config.architecture == "mnist" else 1)
     try:

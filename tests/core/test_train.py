@@ -186,3 +186,24 @@ def test_mnist_networks_train_one_step():
 def test_bad_training_data_is_refused(x, y, message):
     with pytest.raises(ValueError, match=message):
         fit(preset("default", **TINY), x, y, device="cpu")
+
+
+def test_fits_in_two_threads_train_on_one_cpu_thread_each_and_restore_the_callers():
+    _, x_in, _, y_in = _toy()
+    torch.set_num_threads(2)
+    try:
+        seen: list[int] = []
+
+        def record(report):
+            seen.append(torch.get_num_threads())
+
+        config = preset("default", iterations=2, batch_size=8, eval_every=1)
+        worker = threading.Thread(target=fit, args=(config, x_in, y_in),
+                                  kwargs={"device": "cpu", "callback": record})
+        worker.start()
+        fit(config, x_in, y_in, device="cpu", callback=record)
+        worker.join(timeout=60)
+        assert seen == [1, 1, 1, 1]
+        assert torch.get_num_threads() == 2  # the caller's setting is back
+    finally:
+        torch.set_num_threads(1)
