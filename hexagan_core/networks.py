@@ -42,27 +42,35 @@ class MLP(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Outputs (B, out) and each row's Jacobian d out / d inputs[0], (B, out, n_0).
 
-        Closed form for a ReLU network, J_b = W_L D_{L-1,b} ... W_2 D_{1,b} W_1[:, :n_0] with
-        D the ReLU derivative, built in the same pass as the outputs. It is an ordinary
-        differentiable expression of the weights, so a gradient penalty needs no double
-        backward pass and no loop over outputs.
+        Closed form for a ReLU network with a linear output layer: J_b = W_L D_{L-1,b} ...
+        W_2 D_{1,b} W_1[:, :n_0], with D the ReLU derivative at row b. It is an ordinary
+        differentiable expression of the weights, so a gradient penalty needs no double backward
+        pass and no loop over outputs. The product runs from the narrower end: from the output
+        for D_CG (one score), from the input for D_MI (d + 1 scores of d inputs).
         """
         h = torch.cat(inputs, dim=1) if len(inputs) > 1 else inputs[0]
-        n_wrt = inputs[0].shape[1]
-        jacobian = None
+        weights, masks = [], []
         for layer in self.net:
             if isinstance(layer, nn.Linear):
                 h = layer(h)
-                if jacobian is None:
-                    jacobian = layer.weight[:, :n_wrt].expand(h.shape[0], -1, -1)
-                else:
-                    jacobian = torch.matmul(layer.weight, jacobian)
+                weights.append(layer.weight)
             elif isinstance(layer, nn.ReLU):
-                active = (h > 0).to(h.dtype)
+                masks.append((h > 0).to(h.dtype))
                 h = layer(h)
-                jacobian = jacobian * active[:, :, None]
             else:
                 raise TypeError(f"No closed-form Jacobian for {type(layer).__name__} layers.")
+        if len(masks) != len(weights) - 1:
+            raise TypeError("The closed-form Jacobian needs a linear output layer.")
+        weights[0] = weights[0][:, : inputs[0].shape[1]]
+        batch = h.shape[0]
+        if h.shape[1] < weights[0].shape[1]:  # output side: (B, out, width) shrinking to n_0
+            jacobian = weights[-1].expand(batch, -1, -1)
+            for weight, active in zip(reversed(weights[:-1]), reversed(masks), strict=True):
+                jacobian = torch.matmul(jacobian * active[:, None, :], weight)
+        else:  # input side: (B, width, n_0) growing to out
+            jacobian = weights[0].expand(batch, -1, -1)
+            for weight, active in zip(weights[1:], masks, strict=True):
+                jacobian = torch.matmul(weight * active[:, None, :], jacobian)
         return h, jacobian
 
 
@@ -164,12 +172,17 @@ class HexaGANNetworks(nn.Module):
         self.hidden_dim, self.noise_dim = hidden_dim, noise_dim
 
 
+MIN_WIDTH = 8
+"""Fewest units of a hidden layer: with a handful of features, a d/2 = 3-unit ReLU bottleneck can
+start dead (every unit inactive for every row), and then E and G_MI never get a gradient."""
+
+
 def _tabular_widths(architecture: str, d: int) -> tuple[list[int], int]:
-    """Hidden widths and hidden-vector size for d features (never below 2 units)."""
-    half = max(d // 2, 2)
+    """Hidden widths and hidden-vector size for d features (never below MIN_WIDTH units)."""
+    full, half = max(d, MIN_WIDTH), max(d // 2, MIN_WIDTH)
     if architecture == "official":
         return [half], half
-    return [max(d, 2), half], max(d, 2)
+    return [full, half], full
 
 
 def build_networks(

@@ -1,0 +1,409 @@
+"""Speed of one Algorithm-1 iteration: the engine against the plain eager reference, and the time
+HexaGAN takes to reach kNN's imputation quality.
+
+    python benchmarks/speed.py [--device auto|cpu|cuda] [--quick] [--breakdown] [--json PATH]
+
+1. ms per iteration, preset 'paper' (5 D_MI, E, G_MI, 10 x (5 D_CG + G_CG), C: 68 updates), of
+   `benchmarks/reference.py` and of the engine (`_Trainer.iteration`), on breast (d = 30) and on
+   madelon (d = 500; offline it is the synthetic set of Madelon's recipe). Both run on twin
+   trainers from the same seed, alternately, after warm-up iterations; the table gives the
+   median over the repeats of the wall time, and of this thread's CPU time (less disturbed when
+   other processes share the cores). Peak memory: on CUDA `torch.cuda.max_memory_allocated`
+   above the allocation at the start of the iteration; on the CPU the peak resident set size
+   (Linux VmHWM, reset through /proc/self/clear_refs before each iteration) above the RSS at its
+   start, after glibc's malloc_trim(0) has handed the free heap back (otherwise memory kept from
+   earlier iterations would be reused unseen). The printout says which measure was used.
+2. Time to quality: seconds of `hexagan_core.train.fit` (preset 'default') on breast with 20 %
+   MCAR (protocol seed 0) until the validation RMSE first reaches that of kNN fitted on the
+   training rows, evaluated every 50 iterations, within a cap (180 s; --quick: 15 s).
+
+--quick runs a small version (madelon cut to 100 features, few repeats) for the CI smoke test.
+Torch runs on one CPU thread: these networks are far too small to gain from intra-op threads.
+Datasets are never downloaded unless HEXAGAN_OFFLINE=0 is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import ctypes.util
+import dataclasses
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.reference import EagerReference  # noqa: E402
+from hexagan_core import baselines, metrics  # noqa: E402
+from hexagan_core.config import preset  # noqa: E402
+from hexagan_core.data import load_builtin  # noqa: E402
+from hexagan_core.model import resolve_device  # noqa: E402
+from hexagan_core.protocol import prepare  # noqa: E402
+from hexagan_core.train import Validation, _Trainer, fit  # noqa: E402
+
+MIB = 2**20
+ENGINE_STEPS = {
+    "step_d_mi": "D_MI",
+    "step_e_g_mi": "E + G_MI",
+    "step_d_cg": "D_CG",
+    "step_g_cg": "G_CG",
+    "step_c": "C",
+}
+REFERENCE_STEPS = {**ENGINE_STEPS, "step_e_and_g_mi": "E + G_MI"}
+del REFERENCE_STEPS["step_e_g_mi"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """What one run measures."""
+
+    warmup: int
+    repeats: dict[str, int]  # per dataset
+    madelon_features: int
+    madelon_rows: int | None
+    ttq_cap_s: float
+
+
+FULL = Plan(warmup=1, repeats={"breast": 9, "madelon": 3}, madelon_features=500,
+            madelon_rows=None, ttq_cap_s=180.0)  # fmt: skip
+QUICK = Plan(warmup=1, repeats={"breast": 3, "madelon": 2}, madelon_features=100,
+             madelon_rows=400, ttq_cap_s=15.0)  # fmt: skip
+
+
+# --- device plumbing ----------------------------------------------------------------------------
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for queued kernels, so that the clock measures the work itself."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"{device.type} ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
+
+
+class PeakMemory:
+    """Peak memory of one measured call, above what was in use when it started (MiB)."""
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        if device.type == "cuda":
+            self.kind = "CUDA max_memory_allocated above the allocation at the start"
+        elif self._can_reset_rss_peak():
+            self.kind = "peak RSS (VmHWM, reset via /proc/self/clear_refs) above the RSS at start"
+        else:
+            self.kind = "growth of the process's max RSS (getrusage); only growth past old peaks"
+        self._base = 0.0
+        self._trim = self._malloc_trim()
+        if self._trim is not None and device.type != "cuda":
+            self.kind += ", after malloc_trim(0) returned the free heap to the system"
+
+    @staticmethod
+    def _malloc_trim():
+        """glibc's malloc_trim, or None: it hands freed heap pages back, so they count again."""
+        try:
+            return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            return None
+
+    @staticmethod
+    def _can_reset_rss_peak() -> bool:
+        try:
+            Path("/proc/self/clear_refs").write_text("5")
+            return "VmHWM" in Path("/proc/self/status").read_text()
+        except OSError:
+            return False
+
+    @staticmethod
+    def _status_kib(field: str) -> float:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return float(line.split()[1])
+        raise RuntimeError(f"{field} not in /proc/self/status")
+
+    @staticmethod
+    def _max_rss_bytes() -> float:
+        value = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return float(value) if sys.platform == "darwin" else float(value) * 1024
+
+    def start(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(self.device)
+            self._base = torch.cuda.memory_allocated(self.device)
+            return
+        if self._trim is not None:
+            self._trim(0)
+        if self.kind.startswith("peak RSS"):
+            Path("/proc/self/clear_refs").write_text("5")
+            self._base = self._status_kib("VmRSS") * 1024
+        else:
+            self._base = self._max_rss_bytes()
+
+    def peak_mib(self) -> float:
+        if self.device.type == "cuda":
+            peak = torch.cuda.max_memory_allocated(self.device)
+        elif self.kind.startswith("peak RSS"):
+            peak = self._status_kib("VmHWM") * 1024
+        else:
+            peak = self._max_rss_bytes()
+        return max(0.0, peak - self._base) / MIB
+
+
+# --- data -------------------------------------------------------------------------------------
+
+
+def load_datasets(plan: Plan) -> dict[str, tuple[np.ndarray, np.ndarray, list[str]]]:
+    """Training rows (x with NaN, y) of breast and madelon at 20 % MCAR, protocol seed 0."""
+    out = {}
+    for name in ("breast", "madelon"):
+        dataset = load_builtin(name, max_rows=plan.madelon_rows if name == "madelon" else None)
+        notes = list(dataset.notes)
+        if name == "madelon" and plan.madelon_features < dataset.features.shape[1]:
+            features = dataset.features.iloc[:, : plan.madelon_features]
+            dataset = dataclasses.replace(dataset, features=features)
+            notes.append(f"cut to its first {plan.madelon_features} features (--quick)")
+        split = prepare(dataset, missing_rate=0.2, seed=0).train
+        out[name] = (split.x_input, split.y_input, notes)
+    return out
+
+
+# --- 1. ms per iteration ------------------------------------------------------------------------
+
+
+def _timed_steps(obj: Any, steps: dict[str, str], totals: dict[str, float], device) -> None:
+    """Wrap the instance's step methods so that each adds its wall time (ms) to `totals`."""
+
+    def timed(run, label):
+        def call(*args, **kwargs):
+            synchronize(device)
+            start = time.perf_counter()
+            result = run(*args, **kwargs)
+            synchronize(device)
+            totals[label] += (time.perf_counter() - start) * 1000
+            return result
+
+        return call
+
+    for method, label in steps.items():
+        setattr(obj, method, timed(getattr(obj, method), label))
+
+
+def time_iterations(
+    x: np.ndarray, y: np.ndarray, device: torch.device, warmup: int, repeats: int, breakdown: bool
+) -> dict[str, Any]:
+    """Median ms per iteration of the reference and the engine, alternating, plus peak memory."""
+    config = preset("paper")
+    engine = _Trainer(config, x, y, device)
+    reference = EagerReference(_Trainer(config, x, y, device))
+    runs = {
+        "reference": reference.iteration,
+        "engine": lambda: engine.iteration(warm_up=False),
+    }
+    memory = PeakMemory(device)
+    for _ in range(warmup):
+        for run in runs.values():
+            run()
+    synchronize(device)
+    samples: dict[str, dict[str, list[float]]] = {
+        name: {"wall": [], "cpu": [], "peak": []} for name in runs
+    }
+    for r in range(repeats):
+        order = list(runs) if r % 2 == 0 else list(reversed(runs))  # share the load's drift
+        for name in order:
+            memory.start()
+            synchronize(device)
+            wall, cpu = time.perf_counter(), time.thread_time()
+            runs[name]()
+            synchronize(device)
+            samples[name]["wall"].append((time.perf_counter() - wall) * 1000)
+            samples[name]["cpu"].append((time.thread_time() - cpu) * 1000)
+            samples[name]["peak"].append(memory.peak_mib())
+    out: dict[str, Any] = {
+        "d": int(x.shape[1]),
+        "rows": int(x.shape[0]),
+        "batch_rows": engine.n_batch_labelled + engine.n_batch_unlabelled,
+        "updates_per_iteration": config.n_critic + 2 + config.n_cg * (config.n_critic + 1) + 1,
+        "warmup": warmup,
+        "repeats": repeats,
+    }
+    for name, s in samples.items():
+        out[f"{name}_ms"] = statistics.median(s["wall"])
+        out[f"{name}_cpu_ms"] = statistics.median(s["cpu"])
+        out[f"{name}_peak_mib"] = max(s["peak"])
+        out[f"{name}_ms_all"] = [round(v, 2) for v in s["wall"]]
+    out["ratio"] = out["reference_ms"] / out["engine_ms"]
+    out["ratio_cpu"] = out["reference_cpu_ms"] / out["engine_cpu_ms"]
+    if breakdown:  # one more iteration each, with the clock read around every step
+        out["breakdown_ms"] = {}
+        for name, obj, steps in (
+            ("reference", reference, REFERENCE_STEPS),
+            ("engine", engine, ENGINE_STEPS),
+        ):
+            totals: dict[str, float] = defaultdict(float)
+            _timed_steps(obj, steps, totals, device)
+            runs[name]()
+            out["breakdown_ms"][name] = {label: round(ms, 2) for label, ms in totals.items()}
+    return out
+
+
+# --- 2. time to quality -------------------------------------------------------------------------
+
+
+def time_to_quality(device: torch.device, cap_s: float, eval_every: int = 50) -> dict[str, Any]:
+    """Seconds of fit (preset 'default') until the validation RMSE reaches kNN's, on breast."""
+    experiment = prepare(load_builtin("breast"), missing_rate=0.2, seed=0)
+    train, val = experiment.train, experiment.val
+    knn = baselines.make_imputer("knn").fit(train.x_input)
+    knn_rmse = metrics.imputation_scores(val.x_true, knn.transform(val.x_input), val.removed)[
+        "rmse"
+    ]
+    # Enough iterations that only the time cap or reaching the target ends the run.
+    config = preset("default", iterations=1_000_000, eval_every=eval_every)
+    stop = threading.Event()
+    timer = threading.Timer(cap_s, stop.set)  # also stops a run whose reports come too late
+    result: dict[str, Any] = {"reached": False, "seconds": None, "iteration": None}
+    best = {"val_rmse": float("inf"), "iterations_run": 0, "training_s": 0.0}
+
+    def on_report(report: dict[str, Any]) -> None:
+        rmse = report["val_rmse"]
+        best["val_rmse"] = min(best["val_rmse"], rmse)
+        best["iterations_run"], best["training_s"] = report["iteration"], report["seconds"]
+        if rmse <= knn_rmse and not result["reached"]:
+            result.update(reached=True, seconds=report["seconds"], iteration=report["iteration"])
+        if result["reached"] or report["seconds"] >= cap_s:
+            stop.set()
+
+    start = time.perf_counter()
+    timer.start()
+    try:
+        fit(
+            config,
+            train.x_input,
+            train.y_input,
+            validation=Validation(val.x_input, val.x_true, val.removed, val.y_true),
+            callback=on_report,
+            stop_event=stop,
+            device=str(device),
+        )
+    finally:
+        timer.cancel()
+    return {
+        "dataset": "breast",
+        "missing_rate": 0.2,
+        "preset": "default",
+        "eval_every": eval_every,
+        "cap_s": cap_s,
+        "knn_val_rmse": knn_rmse,
+        **result,
+        "best_val_rmse": best["val_rmse"],
+        "iterations_run": best["iterations_run"],
+        "training_s": best["training_s"],
+        "wall_s": time.perf_counter() - start,
+    }
+
+
+# --- report -------------------------------------------------------------------------------------
+
+
+def print_report(results: dict[str, Any]) -> None:
+    print(
+        f"device: {results['device_name']} [{results['device']}], torch {results['torch']}, "
+        f"{results['threads']} CPU thread(s)"
+    )
+    print(
+        "ms per Algorithm-1 iteration, preset 'paper' (68 updates); median of the repeats after "
+        "warm-up, wall clock [this thread's CPU time]"
+    )
+    print(f"peak memory: {results['memory_measure']}")
+    header = (
+        f"{'dataset':<9}{'d':>5}{'rep':>5}{'reference ms':>19}{'engine ms':>19}"
+        f"{'ref/engine':>15}{'peak MiB ref/eng':>19}"
+    )
+    print(header)
+    print("-" * len(header))
+    for name, r in results["iteration"].items():
+        print(
+            f"{name:<9}{r['d']:>5}{r['repeats']:>5}"
+            f"{r['reference_ms']:>10.1f} [{r['reference_cpu_ms']:>6.0f}]"
+            f"{r['engine_ms']:>10.1f} [{r['engine_cpu_ms']:>6.0f}]"
+            f"{r['ratio']:>7.2f}x [{r['ratio_cpu']:.2f}x]"
+            f"{r['reference_peak_mib']:>10.1f} / {r['engine_peak_mib']:<6.1f}"
+        )
+    for name, r in results["iteration"].items():
+        if "breakdown_ms" in r:
+            for impl, steps in r["breakdown_ms"].items():
+                parts = ", ".join(f"{label} {ms:.0f}" for label, ms in steps.items())
+                print(f"  {name} {impl} per step kind (ms per iteration): {parts}")
+    for note in results["notes"]:
+        print(f"note: {note}")
+    t = results["time_to_quality"]
+    outcome = (
+        f"reached it after {t['seconds']:.1f} s of training (iteration {t['iteration']})"
+        if t["reached"]
+        else f"did not reach it within {t['cap_s']:.0f} s ({t['iterations_run']} iterations)"
+    )
+    print(
+        f"time to quality: breast, 20% MCAR, preset 'default', validation every "
+        f"{t['eval_every']} iterations: kNN val RMSE {t['knn_val_rmse']:.4f}; HexaGAN {outcome}; "
+        f"best val RMSE {t['best_val_rmse']:.4f}"
+    )
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--quick", action="store_true", help="a small run for the CI smoke test")
+    parser.add_argument("--breakdown", action="store_true", help="also time each step kind")
+    parser.add_argument("--json", type=Path, help="write the numbers to this JSON file")
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("HEXAGAN_OFFLINE", "1")
+    torch.set_num_threads(1)
+    plan = QUICK if args.quick else FULL
+    try:
+        device = resolve_device(args.device)
+    except ValueError as error:  # e.g. --device cuda without CUDA: one line, exit status 2
+        parser.error(str(error))
+    memory = PeakMemory(device)
+    datasets = load_datasets(plan)
+    results: dict[str, Any] = {
+        "device": device.type,
+        "device_name": device_name(device),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "quick": args.quick,
+        "memory_measure": memory.kind,
+        "timing": "median over repeats after warm-up; wall clock and this thread's CPU time",
+        "notes": [f"{name}: {note}" for name, (_, _, notes) in datasets.items() for note in notes],
+        "iteration": {},
+    }
+    for name, (x, y, _) in datasets.items():
+        results["iteration"][name] = time_iterations(
+            x, y, device, plan.warmup, plan.repeats[name], args.breakdown
+        )
+    results["time_to_quality"] = time_to_quality(device, plan.ttq_cap_s)
+    print_report(results)
+    if args.json is not None:
+        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return results
+
+
+if __name__ == "__main__":
+    main()

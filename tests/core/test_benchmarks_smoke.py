@@ -1,0 +1,46 @@
+"""benchmarks/speed.py runs end to end on a tiny budget (--quick) and writes its numbers."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_speed_benchmark_quick_writes_positive_numbers(tmp_path):
+    out = tmp_path / "speed.json"
+    result = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "speed.py"), "--quick", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,  # the script finds the package on its own
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ref/engine" in result.stdout and "time to quality" in result.stdout
+    numbers = json.loads(out.read_text())
+
+    assert numbers["quick"] is True and numbers["device"] in ("cpu", "cuda", "mps")
+    assert numbers["threads"] == 1 and numbers["memory_measure"]
+    assert set(numbers["iteration"]) == {"breast", "madelon"}
+    assert numbers["iteration"]["breast"]["d"] == 30
+    assert numbers["iteration"]["madelon"]["d"] == 100  # --quick cuts d = 500 to 100
+    for name, row in numbers["iteration"].items():
+        assert row["updates_per_iteration"] == 68, name
+        for key in ("reference_ms", "engine_ms", "reference_cpu_ms", "engine_cpu_ms", "ratio"):
+            assert row[key] > 0, (name, key)
+        assert row["ratio"] == row["reference_ms"] / row["engine_ms"]
+        for key in ("reference_peak_mib", "engine_peak_mib"):
+            assert row[key] >= 0, (name, key)
+        assert len(row["engine_ms_all"]) == row["repeats"] >= 2
+
+    quality = numbers["time_to_quality"]
+    assert quality["cap_s"] <= 20
+    assert 0 < quality["knn_val_rmse"] < 1 and 0 < quality["best_val_rmse"] < 1
+    assert quality["iterations_run"] > 0 and quality["wall_s"] > 0
+    if quality["reached"]:
+        assert 0 < quality["seconds"] <= quality["training_s"] + 1e-9
+        assert quality["best_val_rmse"] <= quality["knn_val_rmse"]
+    else:
+        assert quality["seconds"] is None and quality["best_val_rmse"] > quality["knn_val_rmse"]
