@@ -1,21 +1,92 @@
-"""Home: what HexaGAN does, and the compute device in use."""
+"""Home: what HexaGAN does, its six networks and their data flow, and one-click starts."""
 
 import streamlit as st
 
+from hexagan_core.config import preset
 from hexagan_core.model import resolve_device
+from ui import components, state
 
+# Colours by role: imputation (blue), conditional generation (orange), classification (green).
+NETWORKS_DOT = """
+digraph hexagan {
+  rankdir=TB; bgcolor="transparent"; nodesep=0.5; ranksep=0.32; newrank=true;
+  node [fontname="Helvetica", fontsize=13, color="#5f6368", fontcolor="#31333f"];
+  edge [fontname="Helvetica", fontsize=11, color="#7f7f7f", fontcolor="#5f6368"];
+
+  node [shape=box, style="rounded,filled", penwidth=1.6, width=1.5];
+  E    [label="E  (encoder)", fillcolor="#dbe6fa", color="#3b6fd4"];
+  G_MI [label="G_MI  (imputer)", fillcolor="#dbe6fa", color="#3b6fd4"];
+  D_MI [label="D_MI  (entry critic)", fillcolor="#dbe6fa", color="#3b6fd4"];
+  G_CG [label="G_CG  (class generator)", fillcolor="#fde6cc", color="#E69F00"];
+  D_CG [label="D_CG  (hidden critic)", fillcolor="#fde6cc", color="#E69F00"];
+  C    [label="C  (classifier)", fillcolor="#d5f0e6", color="#009E73"];
+
+  node [shape=plaintext, style="", fontsize=12, width=0];
+  xm   [label="x̃, m: a row with gaps, and its mask"];
+  zy   [label="z, y: noise and a class"];
+  h    [label="h (hidden vector)"];
+  hc   [label="h_c (generated hidden vector)"];
+  xhat [label="x̂: the row, gaps filled"];
+  xc   [label="synthetic rows of class y"];
+  yin  [label="y, or C's prediction"];
+  out  [label="per entry: real or imputed?"];
+  cls  [label="class"];
+
+  { rank=same; xm; zy; }
+  { rank=same; E; G_CG; }
+  { rank=same; h; hc; }
+  { rank=same; xhat; xc; }
+
+  xm -> E -> h -> G_MI -> xhat -> D_MI -> out;
+  zy -> G_CG -> hc -> D_CG;
+  h -> D_CG;
+  hc -> G_MI [style=dashed];
+  G_MI -> xc [style=dashed];
+  xc -> C [style=dashed, label=" rebalance"];
+  xhat -> C -> cls;
+  C -> yin [style=dotted, label=" unlabelled rows"];
+  yin -> D_MI;
+}
+"""
+
+components.use_the_router()
 st.title("HexaGAN Studio")
 st.markdown(
-    "Classify dirty tables: **missing values**, **imbalanced classes** and **missing labels**, "
-    "solved together by one GAN of six networks (Hwang, Jung & Yoon, ICML 2019)."
+    "Classify **dirty tables** — missing values, imbalanced classes and missing labels — with "
+    "one GAN of six networks (HexaGAN; Hwang, Jung & Yoon, ICML 2019). "
+    "**E, G_MI, D_MI** fill the gaps: D_MI judges every entry real or imputed. "
+    "**G_CG, D_CG** write new minority-class rows in E's hidden space. "
+    "**C** classifies, and learns from unlabelled rows by fooling D_MI with its predictions."
 )
-st.markdown(
-    "- **E, G_MI, D_MI** impute missing entries: D_MI judges each entry real or imputed.\n"
-    "- **G_CG, D_CG** generate minority-class samples in E's hidden space.\n"
-    "- **C** classifies, and learns from unlabelled rows against D_MI's label output."
-)
-st.info(f"Compute device: {resolve_device('auto').type.upper()}")
-st.caption(
-    "The interactive pages (data, live training, hidden space, samples, missing-rate study) "
-    "are being built. Meanwhile the full engine runs headless: `python -m hexagan_core --help`."
-)
+
+left, right = st.columns([2, 1], gap="large")
+with left:
+    st.subheader("The six networks and their data flow")
+    st.graphviz_chart(NETWORKS_DOT, width="content")
+    st.caption(
+        "Blue: imputation; orange: conditional generation in the hidden space (D_CG tells "
+        "G_CG's h_c from E's real h); green: classification. Dashed: synthetic minority rows "
+        "for C. Dotted: C's predictions stand in for missing labels when D_MI is trained."
+    )
+with right:
+    st.subheader("Start")
+    st.info(f"Compute device: {resolve_device('auto').type.upper()}")
+    if st.button("Breast cancer, 20 % missing", type="primary", width="stretch",
+                 help="569 tumours × 30 features; trains in about half a minute on a CPU."):
+        state.set_data_choice(state.DataChoice(source="breast", display_name="breast"))
+        state.set_train_choice(state.TrainChoice(config=preset("default")))
+        state.forget_widgets("train")
+        state.forget_widgets("data")
+        st.switch_page("pages/train.py")
+    if st.button("MNIST digits", width="stretch",
+                 help="5,000 handwritten digits, 20 % of the pixels hidden; convolutional "
+                 "networks (the 'mnist' preset). Slow on a CPU: a GPU helps."):
+        state.set_data_choice(state.DataChoice(source="mnist", display_name="mnist",
+                                               max_rows=5000))
+        state.set_train_choice(state.TrainChoice(preset_name="mnist", config=preset("mnist"),
+                                                 baselines=("mean",)))
+        state.forget_widgets("train")
+        state.forget_widgets("data")
+        st.switch_page("pages/train.py")
+    st.caption("Or go step by step: **1 Data** → **2 Train** → **3 Explore**. "
+               "**4 Teach** runs the missing-rate study for a class.")

@@ -1,0 +1,190 @@
+"""Train: a preset and every hyperparameter, then a background run with live curves and results."""
+
+import streamlit as st
+
+from hexagan_core.config import PRESETS, preset
+from hexagan_core.experiment import RunOptions
+from ui import charts, components, forms, runtime, state
+
+PAGE = "train"
+PRESET_HELP = {
+    "default": "measured best on validation data for a CPU budget",
+    "paper": "the supplement's values (n_critic 5, n_CG 10, RMSProp, zero-centred penalty)",
+    "official": "the official TensorFlow code's deviations",
+    "mnist": "convolutional networks for 28×28 images, weight clipping",
+}
+STATUS_TEXT = {
+    "queued": "Queued: waiting for the GPU, which another job is using.",
+    "paused": "Paused. Resume to go on from here.",
+    "stopping": "Stopping after the current iteration…",
+}
+
+components.use_the_router()
+st.title("Train")
+st.markdown(
+    "Choose a preset, adjust any hyperparameter (the help of each names its symbol in the paper) "
+    "and start. Training runs in the background: switch pages, reload, or open this page's URL "
+    "in another tab, and the run is still here."
+)
+
+data = state.data_choice()
+choice = state.train_choice()
+manager = runtime.job_manager()
+job_id = state.train_job_id()
+snap = runtime.snapshot(job_id)
+if job_id and snap is None:
+    st.warning("The training job in the URL is not known here (the server restarted?).")
+    state.set_train_job_id(None)
+    job_id = None
+busy = snap is not None and not snap.done
+
+st.info(f"**Data:** {components.escape_markdown(data.display_name)} · "
+        f"{components.data_badge(data)}")
+components.page_link(components.DATA_PAGE, "Change the data", ":material/table_view:")
+
+# --- settings -----------------------------------------------------------------------------------
+
+preset_key = state.widget_key(PAGE, "preset")
+presets = list(PRESETS)
+
+
+def _apply_preset() -> None:
+    name = st.session_state[preset_key]
+    state.set_train_choice(state.train_choice().with_(preset_name=name, config=preset(name)))
+    state.forget_widgets(PAGE, [n for group in forms.FIELD_GROUPS.values() for n in group])
+
+
+left, middle, right = st.columns([1, 1, 2])
+preset_name = left.selectbox(
+    "Preset", presets, index=presets.index(choice.preset_name) if choice.preset_name in presets
+    else 0, key=preset_key, on_change=_apply_preset, disabled=busy,
+    help=" · ".join(f"{n}: {t}" for n, t in PRESET_HELP.items()),
+)  # fmt: skip
+with middle:
+    device = forms.device_select(PAGE, choice.device, disabled=busy)
+with right:
+    baselines = forms.baselines_select(PAGE, choice.baselines, disabled=busy)
+
+if data.source == "mnist" and preset_name == "default":
+    st.caption("For MNIST's 28×28 images the engine trains the 'mnist' preset's convolutional "
+               "networks when 'default' is chosen; pick 'mnist' to see and edit its values.")
+st.subheader("Hyperparameters")
+try:
+    config = forms.config_form(state.train_choice().config, page=PAGE, disabled=busy)
+except ValueError as exc:
+    st.error(components.escape_markdown(exc))
+    config = None
+if config is not None:
+    state.set_train_choice(
+        state.TrainChoice(preset_name, config=config, device=device, baselines=baselines)
+    )
+
+# --- controls -----------------------------------------------------------------------------------
+
+start_col, pause_col, stop_col, _ = st.columns([1, 1, 1, 3])
+start = start_col.button("Start training", type="primary", key=state.widget_key(PAGE, "start"),
+                         disabled=busy or config is None, width="stretch")
+paused = snap is not None and snap.status == "paused"
+toggle_pause = pause_col.button("Resume" if paused else "Pause", disabled=not busy,
+                                key=state.widget_key(PAGE, "pause"), width="stretch")
+stop = stop_col.button("Stop", disabled=not busy, key=state.widget_key(PAGE, "stop"),
+                       width="stretch")
+
+if start and config is not None:
+    base = preset(preset_name)
+    overrides = {
+        name: value
+        for name, value in config.to_dict().items()
+        if name not in ("seed", "iterations") and value != getattr(base, name)
+    }
+    options = RunOptions(
+        data=data.source, label=data.label, missing_rate=data.missing_rate,
+        mechanism=data.mechanism, label_missing_rate=data.label_missing_rate,
+        imbalance_ratio=data.imbalance_ratio, preset=preset_name, iterations=config.iterations,
+        seed=data.seed, device=device, baselines=list(baselines), max_rows=data.max_rows,
+        config_overrides=overrides,
+    )  # fmt: skip
+    if job_id:
+        manager.forget(job_id)  # one job per session: free the previous model
+    state.set_train_job_id(manager.start_training(options))
+    st.rerun()
+if toggle_pause and job_id:
+    (manager.resume if paused else manager.pause)(job_id)
+    st.rerun()
+if stop and job_id:
+    manager.stop(job_id)
+    st.rerun()
+
+# --- progress (refreshed every second while the job runs) ---------------------------------------
+
+
+@st.fragment(run_every=1.0 if busy else None)
+def progress_panel(job_id: str, live: bool) -> None:
+    snap = runtime.snapshot(job_id)
+    if snap is None:
+        st.warning("The job is no longer known here.")
+        return
+    if live and snap.done:
+        st.rerun()  # the whole page: results, buttons, and no more auto-refresh
+    fraction = min(1.0, snap.iteration / snap.total) if snap.total else 0.0
+    if snap.done:
+        text = (f"{snap.status.capitalize()} at iteration {snap.iteration:,} of {snap.total:,} · "
+                f"{components.duration(snap.elapsed_seconds)} · device {snap.device}")
+    elif snap.status in STATUS_TEXT:
+        text = STATUS_TEXT[snap.status]
+    elif not snap.done and snap.iteration == 0:
+        text = f"Starting on {snap.device}: the first report comes after eval_every iterations."
+    else:
+        speed = f"{snap.iterations_per_second:,.0f} it/s" if snap.iterations_per_second else "—"
+        text = (
+            f"Iteration {snap.iteration:,} of {snap.total:,} · {speed} · "
+            f"ETA {components.duration(snap.eta_seconds)} · "
+            f"elapsed {components.duration(snap.elapsed_seconds)} · device {snap.device}"
+        )
+    st.progress(fraction, text=text)
+    reports = charts.thin(snap.history)
+    history = charts.history_frame(reports)
+    st.plotly_chart(charts.training_curves_figure(history), key="train_curves")
+    losses = charts.loss_frame(reports)
+    if len(losses):
+        st.markdown("**Losses** (mean since the previous report), coloured by the network they "
+                    "train")
+        st.plotly_chart(charts.loss_curves_figure(losses), key="train_losses")
+
+
+if snap is None:
+    st.info("No training yet: press **Start training**. Breast cancer with the default preset "
+            "takes about half a minute on a CPU.")
+    st.stop()
+
+st.subheader("Progress")
+progress_panel(snap.job_id, busy)
+if not snap.done:
+    st.stop()
+
+# --- results --------------------------------------------------------------------------------------
+
+result = snap.result
+if snap.status == "failed" or result is None:
+    message = snap.error or f"The job ended '{snap.status}' without a model."
+    st.error(components.escape_markdown(message))
+    st.stop()
+
+report = result.report
+selected = report.get("selected_iteration")
+if snap.status == "stopped":
+    st.warning(f"Stopped after {report['iterations']:,} iterations: the results use the networks "
+               "trained so far, and the baselines were skipped.")
+else:
+    st.success(
+        f"Finished: {report['iterations']:,} iterations in {components.duration(report['seconds'])}"
+        + (f"; networks selected at iteration {selected:,} on validation data." if selected
+           else ".")
+    )
+
+st.subheader("Results on the test rows")
+components.results_table(report)
+components.notes(report.get("notes", []), "Notes on this run")
+st.subheader("Downloads")
+components.run_downloads(result)
+st.caption("Next: see the hidden space and generated samples under **3 Explore**.")

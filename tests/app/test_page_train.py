@@ -1,0 +1,174 @@
+"""Train page: the form (every hyperparameter, presets), a real short run, stop, reattach."""
+
+import io
+import json
+import zipfile
+
+import pandas as pd
+from apptest_support import page_test, rerun_until, wait_for_job
+
+from hexagan_core.config import HexaGANConfig, preset
+from hexagan_core.persist import load_pipeline
+from ui import forms, runtime
+from ui.state import widget_key
+
+DOWNLOADS = ["Imputed data (CSV)", "Predictions (CSV)", "Config (JSON)", "Model (ZIP)"]
+
+
+def _ended(at) -> bool:
+    return bool(at.success or at.error or any("Stopped after" in w.value for w in at.warning))
+
+
+def _job_id(at) -> str:
+    return at.query_params["job"]
+
+
+def test_every_hyperparameter_has_a_widget_with_its_paper_symbol():
+    at = page_test("train").run()
+    assert not at.exception
+    widgets = {w.key: w for w in (*at.number_input, *at.selectbox) if w.key}
+    fields = [n for group in forms.FIELD_GROUPS.values() for n in group]
+    assert sorted(fields) == sorted(set(HexaGANConfig().to_dict()) - {"seed"})
+    for name in fields:
+        widget = widgets[widget_key("train", name)]
+        assert widget.value == getattr(preset("default"), name)
+        assert widget.help == forms.field_help()[name]
+    assert "alpha_1" in widgets[widget_key("train", "alpha1")].help
+    assert "n_critic" in widgets[widget_key("train", "n_critic")].help
+    assert "lambda_2" in widgets[widget_key("train", "lambda2")].help
+
+
+def test_choosing_a_preset_loads_its_values():
+    at = page_test("train").run()
+    at.selectbox(key=widget_key("train", "preset")).set_value("paper").run()
+    assert not at.exception
+    assert at.number_input(key=widget_key("train", "n_critic")).value == 5
+    assert at.number_input(key=widget_key("train", "n_cg")).value == 10
+    assert at.number_input(key=widget_key("train", "lr")).value == 2e-4
+
+
+def test_short_run_shows_live_curves_results_and_four_downloads():
+    at = page_test("train").run()
+    at.number_input(key=widget_key("train", "iterations")).set_value(30)
+    at.number_input(key=widget_key("train", "eval_every")).set_value(10)
+    at.multiselect(key=widget_key("train", "baselines")).set_value(["mean"])
+    at.button(key=widget_key("train", "start")).click().run()
+    assert not at.exception
+    job_id = _job_id(at)  # the job is in the URL, so a reload finds it
+    rerun_until(at, _ended)
+    assert not at.error, [e.value for e in at.error]
+    assert "Finished: 30 iterations" in at.success[0].value
+    results = at.dataframe[0].value
+    assert list(results["method"]) == ["hexagan", "mean"]
+    assert results.loc[0, "rmse"] > 0 and 0 <= results.loc[0, "f1"] <= 1
+    assert [b.label for b in at.download_button] == DOWNLOADS
+    assert not any(b.disabled for b in at.download_button)
+    charts = at.get("plotly_chart")
+    assert len(charts) == 2  # validation curves, losses
+    curves = json.loads(charts[0].proto.spec)
+    rmse = next(t for t in curves["data"] if t["name"] == "val_rmse")
+    assert len(rmse["x"]["bdata"] if isinstance(rmse["x"], dict) else rmse["x"]) > 0
+
+    # A reload (or a second tab) with ?job=... reattaches to the same finished job.
+    again = page_test("train")
+    again.query_params["job"] = job_id
+    again.run()
+    assert not again.exception
+    assert "Finished: 30 iterations" in again.success[0].value
+    assert [b.label for b in again.download_button] == DOWNLOADS
+
+
+def test_stop_keeps_the_networks_trained_so_far():
+    at = page_test("train").run()
+    at.number_input(key=widget_key("train", "iterations")).set_value(200000)
+    at.number_input(key=widget_key("train", "eval_every")).set_value(20)
+    at.button(key=widget_key("train", "start")).click().run()
+    rerun_until(at, lambda a: runtime.snapshot(_job_id(a)).iteration >= 20)
+    assert not at.button(key=widget_key("train", "stop")).disabled
+    at.button(key=widget_key("train", "stop")).click().run()
+    wait_for_job(_job_id(at), timeout=60)
+    rerun_until(at, _ended)
+    assert any("Stopped after" in w.value for w in at.warning)
+    assert list(at.dataframe[0].value["method"]) == ["hexagan"]  # baselines skipped
+    assert len(at.download_button) == 4
+
+
+def test_pause_and_resume():
+    at = page_test("train").run()
+    at.number_input(key=widget_key("train", "iterations")).set_value(200000)
+    at.button(key=widget_key("train", "start")).click().run()
+    job_id = _job_id(at)
+    rerun_until(at, lambda a: runtime.snapshot(job_id).status == "running")
+    at.button(key=widget_key("train", "pause")).click().run()
+    assert runtime.snapshot(job_id).status == "paused"
+    assert at.button(key=widget_key("train", "pause")).label == "Resume"
+    at.button(key=widget_key("train", "pause")).click().run()
+    assert runtime.snapshot(job_id).status in ("running", "queued")
+    at.button(key=widget_key("train", "stop")).click().run()
+    assert wait_for_job(job_id, timeout=60).status == "stopped"
+
+
+def test_an_unknown_job_in_the_url_is_reported():
+    at = page_test("train")
+    at.query_params["job"] = "0123456789abcdef"
+    at.run()
+    assert not at.exception
+    assert any("not known here" in w.value for w in at.warning)
+    assert "job" not in at.query_params
+
+
+def test_a_failed_run_shows_its_one_line_error(tmp_path):
+    path = tmp_path / "gone.csv"
+    path.write_text("a,b\n" + "\n".join(f"{i},{i % 3}" for i in range(40)) + "\n")
+    from ui.state import DataChoice
+
+    at = page_test("train", data=DataChoice(source=str(path), display_name="gone.csv",
+                                            is_upload=True))
+    at.run()
+    path.unlink()  # the file disappears before the run starts
+    at.number_input(key=widget_key("train", "iterations")).set_value(20)
+    at.button(key=widget_key("train", "start")).click().run()
+    rerun_until(at, _ended)
+    assert not at.exception
+    assert any("gone.csv" in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_download_payloads(breast_job):
+    result = runtime.snapshot(breast_job).result
+    features = result.experiment.dataset.features
+
+    imputed = pd.read_csv(io.BytesIO(runtime.imputed_csv(result)))
+    assert imputed.shape == (len(features), features.shape[1] + 1)  # + the label column
+    assert not imputed[list(features.columns)].isna().any().any()
+
+    predictions = pd.read_csv(io.BytesIO(runtime.predictions_csv(result)))
+    assert list(predictions.columns) == ["diagnosis", "p(malignant)", "p(benign)"]
+    assert len(predictions) == len(features)
+
+    config = HexaGANConfig.from_json(runtime.config_json(result).decode())
+    assert config.iterations == 60 and config.eval_every == 20
+
+    archive = zipfile.ZipFile(io.BytesIO(runtime.model_zip(result)))
+    names = set(archive.namelist())
+    assert {"hexagan-model/weights.pt", "hexagan-model/preprocessing.json"} <= names
+
+
+def test_the_zipped_model_loads_and_predicts_like_the_trained_one(breast_job, tmp_path):
+    result = runtime.snapshot(breast_job).result
+    zipfile.ZipFile(io.BytesIO(runtime.model_zip(result))).extractall(tmp_path)
+    pipeline = load_pipeline(tmp_path / "hexagan-model", device="cpu")
+    rows = result.experiment.dataset.features.head(20)
+    pd.testing.assert_frame_equal(
+        pipeline.predict_table(rows), result.pipeline().predict_table(rows)
+    )
+
+
+def test_without_labels_there_is_nothing_to_predict(unlabelled_csv_job):
+    at = page_test("train", train_job=unlabelled_csv_job).run()
+    assert not at.exception
+    buttons = {b.label: b for b in at.download_button}
+    assert list(buttons) == DOWNLOADS
+    assert buttons["Predictions (CSV)"].disabled
+    assert not buttons["Imputed data (CSV)"].disabled
+    results = at.dataframe[0].value
+    assert results.loc[0, "f1"] is None or results["f1"].isna().all()

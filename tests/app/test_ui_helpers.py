@@ -1,0 +1,110 @@
+"""The ui helpers the pages share: colours, charts, field help, uploads, state and text."""
+
+import ast
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hexagan_core.config import HexaGANConfig
+from ui import charts, components, forms
+from ui import data as data_ui
+
+
+def test_charts_module_does_not_import_streamlit():
+    with open(charts.__file__, encoding="utf-8") as handle:
+        tree = ast.parse(handle.read())
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+    imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert not any(name.split(".")[0] == "streamlit" for name in imported if name)
+
+
+def test_a_class_has_one_colour_everywhere():
+    names = ["malignant", "benign"]
+    assert charts.class_color("benign", names) == charts.CLASS_PALETTE[1]
+    assert charts.class_color("malignant", names) == charts.CLASS_PALETTE[0]
+    assert charts.class_color("unknown", names) == charts.UNKNOWN_CLASS
+    counts = charts.class_counts_figure(pd.Series(["benign", "malignant", "benign"]), names)
+    assert {t.name: t.marker.color for t in counts.data} == charts.class_colors(names)
+    points = pd.DataFrame({"x": [0.0, 1.0, 2.0], "y": [0.0, 1.0, 0.5],
+                           "class": ["benign", "malignant", "unknown"],
+                           "source": ["labelled", "generated", "unlabelled"]})
+    hidden = charts.hidden_space_figure(points, names, "t-SNE")
+    assert {t.name.split(",")[0]: t.marker.color for t in hidden.data} == {
+        "benign": charts.CLASS_PALETTE[1], "malignant": charts.CLASS_PALETTE[0],
+        "unknown": charts.UNKNOWN_CLASS,
+    }
+
+
+def test_every_config_field_has_help_naming_its_symbol():
+    help_texts = forms.field_help()
+    assert set(help_texts) == set(HexaGANConfig().to_dict())
+    assert help_texts["alpha4"].startswith("alpha_4:")
+    assert help_texts["n_cg"].startswith("n_CG:")
+
+
+def test_history_and_loss_frames_and_their_figures():
+    history = [{"iteration": 10 * i, "seconds": i, "losses": {"d_mi": -i, "ce": 1 / i},
+                "val_rmse": 0.3 / i, "val_f1": 0.5 + i / 10} for i in range(1, 4)]
+    frame = charts.history_frame(history)
+    assert list(frame["iteration"]) == [10, 20, 30] and "losses" not in frame
+    losses = charts.loss_frame(history)
+    assert len(losses) == 6 and set(losses["loss"]) == {"d_mi", "ce"}
+    curves = charts.training_curves_figure(frame)
+    assert [t.name for t in curves.data] == ["val_rmse", "val_f1"]
+    panels = charts.loss_curves_figure(losses)
+    assert [t.name for t in panels.data] == ["D_MI", "C"]  # coloured by the network trained
+    empty = charts.training_curves_figure(charts.history_frame([]))
+    assert not empty.data
+
+
+def test_study_summary_means_and_spreads_over_seeds():
+    rows = pd.DataFrame({"rate": [0.2, 0.2, 0.4, 0.4], "seed": [0, 1, 0, 1],
+                         "method": ["mean"] * 4, "rmse": [0.1, 0.3, 0.2, 0.2],
+                         "seconds": [1.0] * 4})
+    summary = charts.study_summary(rows)
+    assert list(summary["mean"]) == pytest.approx([0.2, 0.2])
+    assert list(summary["std"]) == pytest.approx([np.std([0.1, 0.3], ddof=1), 0.0])
+    figure = charts.study_figure(summary, [0.2, 0.4])
+    assert list(figure.data[0].error_y.array) == pytest.approx(list(summary["std"]))
+
+
+def test_uploads_are_saved_inside_the_upload_folder_under_a_safe_name():
+    saved = data_ui.save_upload("../../etc/passwd; rm -rf *.csv", b"a,b\n1,2\n")
+    path = data_ui.upload_dir().resolve()
+    assert path in Path(saved.path).resolve().parents
+    assert saved.path.endswith("passwd_rm_-rf_.csv")
+    assert saved.name == "../../etc/passwd; rm -rf *.csv"  # shown as text, never as a path
+    again = data_ui.save_upload("other.csv", b"a,b\n1,2\n")
+    assert again.digest == saved.digest
+
+
+def test_user_text_is_made_literal_in_markdown():
+    escaped = components.escape_markdown("**bold** [x](javascript:y) :red[z] $x$")
+    assert escaped == r"\*\*bold\*\* \[x\](javascript\:y) \:red\[z\] \$x\$"
+    assert components.escape_markdown("gone.csv: not-found") == r"gone.csv\: not-found"
+
+
+@pytest.mark.parametrize(("seconds", "text"),
+                         [(None, "—"), (4.4, "0:04"), (125, "2:05"), (3725, "1:02:05")])
+def test_durations(seconds, text):
+    assert components.duration(seconds) == text
+
+
+def test_image_grid_and_triplets_figures():
+    grid = np.random.default_rng(0).random((3, 4, 8, 8))
+    figure = charts.image_grid_figure(grid, ["0", "1", "2"])
+    assert figure.data[0].z.shape == (3 * 8 + 2 * 1, 4 * 8 + 3 * 1)
+    masked = grid[0, 0].copy()
+    masked[:2] = np.nan
+    triplets = charts.triplets_figure([(grid[0, 0], masked, grid[0, 1])])
+    assert np.nansum(triplets.data[1].z) == 16  # the 16 hidden pixels are highlighted
+
+
+def test_long_histories_are_thinned_for_the_live_charts():
+    history = [{"iteration": i} for i in range(1, 10_001)]
+    kept = charts.thin(history, max_points=400)
+    assert len(kept) <= 401 and kept[0]["iteration"] == 1 and kept[-1]["iteration"] == 10_000
+    assert charts.thin(history[:50]) == history[:50]

@@ -1,0 +1,480 @@
+"""Plotly figures for the dashboard, built from DataFrames and arrays. No Streamlit here.
+
+One look everywhere: the same template, fonts and margins (`_style`), one colour per class
+(`class_colors`, keyed by the class's position in the dataset's class list, so class "benign" is
+the same colour on the Data, Hidden space and Samples pages) and one colour per method
+(`METHOD_COLORS`, HexaGAN always in the app's primary blue).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+__all__ = [
+    "CLASS_PALETTE",
+    "METHOD_COLORS",
+    "PRIMARY",
+    "class_color",
+    "class_colors",
+    "class_counts_figure",
+    "history_frame",
+    "hidden_space_figure",
+    "image_grid_figure",
+    "loss_frame",
+    "loss_curves_figure",
+    "method_color",
+    "missingness_figure",
+    "real_vs_generated_figure",
+    "results_frame",
+    "thin",
+    "study_figure",
+    "study_summary",
+    "training_curves_figure",
+    "triplets_figure",
+]
+
+PRIMARY = "#3b6fd4"  # .streamlit/config.toml's primaryColor
+HIDDEN_CELL = "#f6c28b"  # cells the protocol hides (Data page preview)
+MISSING_CELL = "#d9d9d9"  # cells missing in the source
+UNKNOWN_CLASS = "#9e9e9e"
+
+# Okabe & Ito's colour-blind-safe palette, then Tol's muted set for up to 16 classes.
+CLASS_PALETTE: tuple[str, ...] = (
+    "#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#0072B2",
+    "#D55E00", "#F0E442", "#000000", "#882255", "#44AA99",
+    "#999933", "#AA4499", "#117733", "#332288", "#DDCC77", "#88CCEE",
+)  # fmt: skip
+
+METHOD_COLORS: dict[str, str] = {
+    "hexagan": PRIMARY,
+    "gain": "#D55E00",
+    "mice": "#009E73",
+    "knn": "#CC79A7",
+    "mean": "#7f7f7f",
+    "zero": "#bcbd22",
+    "missforest": "#8c564b",
+}
+
+_UNKNOWN_NAMES = frozenset({"unknown", "n/a", "unlabelled", ""})
+
+
+def class_color(class_name: Any, class_names: Sequence[Any]) -> str:
+    """The colour of `class_name`: its position in the dataset's class list picks the colour."""
+    names = [str(n) for n in class_names]
+    name = str(class_name)
+    if name in names:
+        return CLASS_PALETTE[names.index(name) % len(CLASS_PALETTE)]
+    return UNKNOWN_CLASS
+
+
+def class_colors(class_names: Sequence[Any], extra: Iterable[Any] = ()) -> dict[str, str]:
+    """{class name: colour} for every class, plus grey for `extra` names such as "unknown"."""
+    colors = {str(n): class_color(n, class_names) for n in class_names}
+    for name in extra:
+        colors.setdefault(str(name), UNKNOWN_CLASS)
+    return colors
+
+
+def method_color(method: str) -> str:
+    return METHOD_COLORS.get(method, "#17becf")
+
+
+def _style(fig: go.Figure, title: str | None = None, height: int = 360) -> go.Figure:
+    fig.update_layout(
+        template="plotly_white",
+        title=None
+        if title is None
+        else {"text": title, "x": 0, "xanchor": "left", "y": 0.985, "yanchor": "top",
+              "yref": "container"},
+        height=height,
+        margin={"l": 10, "r": 10, "t": 80 if title else 30, "b": 10},
+        font={"size": 13},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "title": None},
+    )
+    return fig
+
+
+# --- Data page ----------------------------------------------------------------------------------
+
+
+def missingness_figure(summary: pd.DataFrame, top: int = 20) -> go.Figure:
+    """Horizontal bars of the real missing share per column (`summary`: column, missing_pct)."""
+    shown = summary[summary["missing_pct"] > 0]
+    shown = shown.sort_values("missing_pct", ascending=False, kind="stable").head(top)
+    fig = go.Figure(
+        go.Bar(
+            x=shown["missing_pct"],
+            y=shown["column"].astype(str),
+            orientation="h",
+            marker={"color": MISSING_CELL, "line": {"color": "#7f7f7f", "width": 1}},
+            hovertemplate="%{y}: %{x:.1f} %<extra></extra>",
+        )
+    )
+    fig.update_yaxes(autorange="reversed", type="category", tickfont={"size": 11})
+    fig.update_xaxes(rangemode="tozero", ticksuffix=" %", title_text="missing in the file")
+    title = "Missing in the file, per column"
+    incomplete = int((summary["missing_pct"] > 0).sum())
+    if incomplete > top:
+        title += f"<br><sup>the {top} most incomplete of {incomplete} columns</sup>"
+    return _style(fig, title, height=130 + 22 * len(shown))
+
+
+def class_counts_figure(labels: pd.Series, class_names: Sequence[str]) -> go.Figure:
+    """Rows per class, in the class colours ("unlabelled" in grey)."""
+    counts = labels.value_counts().reindex([*class_names, "unlabelled"]).dropna()
+    frame = counts.rename("rows").rename_axis("class").reset_index()
+    fig = px.bar(
+        frame,
+        x="class",
+        y="rows",
+        color="class",
+        color_discrete_map=class_colors(class_names, ["unlabelled"]),
+        labels={"rows": "rows"},
+    )
+    fig.update_layout(showlegend=False)
+    fig.update_xaxes(type="category")
+    return _style(fig, "Rows per class", height=300)
+
+
+# --- Train page ---------------------------------------------------------------------------------
+
+
+def thin(history: Sequence[dict[str, Any]], max_points: int = 400) -> list[dict[str, Any]]:
+    """At most about `max_points` reports, evenly spaced, always with the latest one.
+
+    The live charts are rebuilt every second; with eval_every=1 a long run has tens of
+    thousands of reports, which no chart needs.
+    """
+    history = list(history)
+    if len(history) <= max_points:
+        return history
+    step = -(-len(history) // max_points)
+    kept = history[::step]
+    return kept if kept[-1] is history[-1] else [*kept, history[-1]]
+
+
+def history_frame(history: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    """One row per training report: iteration, seconds and the validation scores."""
+    rows = [
+        {k: v for k, v in report.items() if k != "losses" and not isinstance(v, dict)}
+        for report in history
+    ]
+    return pd.DataFrame(rows, columns=None if rows else ["iteration", "seconds"])
+
+
+def loss_frame(history: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    """Long format: iteration, loss (name), value."""
+    rows = [
+        {"iteration": report["iteration"], "loss": name, "value": value}
+        for report in history
+        for name, value in (report.get("losses") or {}).items()
+    ]
+    return pd.DataFrame(rows, columns=["iteration", "loss", "value"])
+
+
+def training_curves_figure(history: pd.DataFrame) -> go.Figure:
+    """Validation RMSE and F1 against the iteration, side by side."""
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=("Validation RMSE (lower is better)", "Validation F1 (higher is better)"),
+        horizontal_spacing=0.12,
+    )
+    for col, name in ((1, "val_rmse"), (2, "val_f1")):
+        if name in history and history[name].notna().any():
+            fig.add_trace(
+                go.Scatter(
+                    x=history["iteration"],
+                    y=history[name],
+                    mode="lines+markers",
+                    name=name,
+                    line={"color": PRIMARY if col == 1 else "#009E73", "width": 2},
+                    marker={"size": 5},
+                ),
+                row=1,
+                col=col,
+            )
+        else:
+            fig.add_annotation(
+                text="not applicable" if len(history) else "waiting for the first report",
+                showarrow=False,
+                xref=f"x{col} domain" if col > 1 else "x domain",
+                yref=f"y{col} domain" if col > 1 else "y domain",
+                x=0.5,
+                y=0.5,
+                font={"color": "#7f7f7f"},
+            )
+    fig.update_xaxes(title_text="iteration")
+    fig.update_layout(showlegend=False)
+    return _style(fig, None, height=300)
+
+
+# Which network each loss component trains (train.py's names), for the panel colours.
+_LOSS_OWNER = {
+    "d_mi": "D_MI", "d_mi_label": "D_MI", "gp_mi": "D_MI",
+    "g_mi": "E, G_MI", "recon": "E, G_MI",
+    "d_cg": "D_CG", "gp_cg": "D_CG",
+    "g_cg": "G_CG", "g_mi_c": "G_CG", "ce_c": "G_CG",
+    "ce": "C", "c_adv": "C",
+}  # fmt: skip
+_OWNER_COLORS = {"D_MI": "#1f4e9e", "E, G_MI": PRIMARY, "D_CG": "#b36b00", "G_CG": "#E69F00",
+                 "C": "#009E73"}  # fmt: skip
+
+
+def loss_curves_figure(losses: pd.DataFrame, columns: int = 6) -> go.Figure:
+    """One small panel per loss component (its own y scale), coloured by the network it trains.
+
+    Built with graph objects rather than plotly express: it is redrawn every second while a
+    job trains, and express's facetting costs about five times as much.
+    """
+    names = list(dict.fromkeys(losses["loss"]))
+    rows = max(1, -(-len(names) // columns))
+    fig = make_subplots(
+        rows=rows,
+        cols=columns,
+        subplot_titles=names,
+        horizontal_spacing=0.045,
+        vertical_spacing=0.22 if rows > 1 else 0.1,
+    )
+    shown: set[str] = set()
+    for index, name in enumerate(names):
+        part = losses[losses["loss"] == name]
+        owner = _LOSS_OWNER.get(name, "other")
+        fig.add_trace(
+            go.Scatter(
+                x=part["iteration"].to_numpy(),
+                y=part["value"].to_numpy(),
+                mode="lines",
+                name=owner,
+                legendgroup=owner,
+                showlegend=owner not in shown,
+                line={"color": _OWNER_COLORS.get(owner, "#7f7f7f"), "width": 2},
+                hovertemplate="iteration %{x}<br>%{y:.4g}<extra>" + name + "</extra>",
+            ),
+            row=index // columns + 1,
+            col=index % columns + 1,
+        )
+        shown.add(owner)
+    fig.update_annotations(font={"size": 12})
+    fig.update_xaxes(tickfont={"size": 10})
+    fig.update_yaxes(tickfont={"size": 10})
+    fig = _style(fig, None, 90 + 160 * rows)
+    fig.update_layout(legend={"y": 1.0 + 0.32 / rows}, margin={"t": 60})
+    return fig
+
+
+_METRICS = ("rmse", "rmse_row", "mae", "f1", "roc_auc", "accuracy", "seconds")
+
+
+def results_frame(results: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """report["results"] as a table: one row per method, HexaGAN first."""
+    frame = pd.DataFrame.from_dict(results, orient="index")
+    frame = frame.reindex(columns=[c for c in _METRICS if c in frame.columns])
+    frame.index.name = "method"
+    return frame.reset_index()
+
+
+# --- Hidden space -------------------------------------------------------------------------------
+
+_SOURCE_SYMBOLS = {
+    "labelled": "circle",
+    "unlabelled": "circle-open",
+    "generated": "x",
+    "observed": "circle",
+}
+
+
+def hidden_space_figure(points: pd.DataFrame, class_names: Sequence[str], method: str) -> go.Figure:
+    """Embedded points (x, y, class, source): colour = class, marker = where the point came from."""
+    frame = points.assign(**{"class": points["class"].astype(str)})
+    extra = sorted(set(frame["class"]) - {str(n) for n in class_names})
+    fig = px.scatter(
+        frame,
+        x="x",
+        y="y",
+        color="class",
+        symbol="source",
+        symbol_map=_SOURCE_SYMBOLS,
+        color_discrete_map=class_colors(class_names, extra),
+        category_orders={
+            "class": [str(n) for n in class_names] + extra,
+            "source": [s for s in _SOURCE_SYMBOLS if s in set(frame["source"])],
+        },
+        opacity=0.75,
+        labels={"x": f"{method} 1", "y": f"{method} 2"},
+        hover_data={"x": False, "y": False, "class": True, "source": True},
+    )
+    fig.update_traces(marker={"size": 7})
+    fig.update_xaxes(showticklabels=False)
+    fig.update_yaxes(showticklabels=False, scaleanchor="x")
+    return _style(fig, None, height=560)
+
+
+# --- Samples ------------------------------------------------------------------------------------
+
+
+def _tile(images: np.ndarray, pad: int = 2) -> np.ndarray:
+    """(rows, cols, H, W) -> one (rows*(H+pad), cols*(W+pad)) image with NaN gutters."""
+    rows, cols, height, width = images.shape
+    canvas = np.full((rows * (height + pad) - pad, cols * (width + pad) - pad), np.nan)
+    for r in range(rows):
+        for c in range(cols):
+            top, left = r * (height + pad), c * (width + pad)
+            canvas[top : top + height, left : left + width] = images[r, c]
+    return canvas
+
+
+def image_grid_figure(
+    images: np.ndarray,
+    row_labels: Sequence[str],
+    col_labels: Sequence[str] | None = None,
+    title: str | None = None,
+    row_colors: Sequence[str] | None = None,
+) -> go.Figure:
+    """A grid of grey images (rows, cols, H, W) in [0, 1]; NaN pixels show as the page background.
+
+    Rows are labelled on the left (in `row_colors`, e.g. the class colours), columns on top.
+    """
+    rows, cols, height, width = images.shape
+    pad = max(1, height // 10)
+    canvas = _tile(np.asarray(images, dtype=np.float64), pad)
+    fig = go.Figure(
+        go.Heatmap(
+            z=canvas,
+            colorscale="gray_r",
+            zmin=0.0,
+            zmax=1.0,
+            showscale=False,
+            hoverinfo="skip",
+        )
+    )
+    fig.update_yaxes(autorange="reversed", showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, scaleanchor="y")
+    for r, label in enumerate(row_labels):
+        color = row_colors[r] if row_colors else "#31333f"
+        fig.add_annotation(
+            x=-pad,
+            y=r * (height + pad) + height / 2,
+            text=f"<b>{label}</b>",
+            showarrow=False,
+            xanchor="right",
+            font={"color": color, "size": 14},
+        )
+    for c, label in enumerate(col_labels or []):
+        fig.add_annotation(
+            x=c * (width + pad) + width / 2,
+            y=-pad,
+            text=label,
+            showarrow=False,
+            yanchor="bottom",
+            font={"size": 13},
+        )
+    cell = 52 if height <= 8 else 44
+    fig = _style(fig, title, height=max(220, rows * cell + (80 if title else 40)))
+    fig.update_layout(plot_bgcolor="rgba(0,0,0,0)", margin={"l": 90, "t": 70 if title else 40})
+    return fig
+
+
+def triplets_figure(triplets: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> go.Figure:
+    """Original, masked (missing pixels in orange) and imputed images, one triplet per row."""
+    stack = np.stack([np.stack(t) for t in triplets])  # (n, 3, H, W)
+    n, _, height, width = stack.shape
+    pad = max(1, height // 10)
+    masked = np.isnan(stack[:, 1])
+    canvas = _tile(np.nan_to_num(stack, nan=0.0), pad)
+    highlight = np.full_like(canvas, np.nan)
+    for r in range(n):
+        top, left = r * (height + pad), 1 * (width + pad)
+        block = highlight[top : top + height, left : left + width]
+        block[masked[r]] = 1.0
+    fig = go.Figure(
+        [
+            go.Heatmap(z=canvas, colorscale="gray_r", zmin=0, zmax=1, showscale=False,
+                       hoverinfo="skip"),
+            go.Heatmap(z=highlight, colorscale=[[0, HIDDEN_CELL], [1, HIDDEN_CELL]],
+                       showscale=False, hoverinfo="skip"),
+        ]
+    )  # fmt: skip
+    fig.update_yaxes(autorange="reversed", showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, scaleanchor="y")
+    for c, label in enumerate(("original", "masked", "imputed")):
+        fig.add_annotation(
+            x=c * (width + pad) + width / 2, y=-pad, text=label, showarrow=False,
+            yanchor="bottom", font={"size": 13},
+        )  # fmt: skip
+    fig = _style(fig, None, height=max(260, n * 120 + 40))
+    fig.update_layout(plot_bgcolor="rgba(0,0,0,0)", margin={"t": 40})
+    return fig
+
+
+def real_vs_generated_figure(
+    frame: pd.DataFrame, column: str, class_names: Sequence[str]
+) -> go.Figure:
+    """Distribution of one feature: real training rows (left) against G_CG's rows (right)."""
+    data = frame.assign(**{"class": frame["class"].astype(str)})
+    extra = sorted(set(data["class"]) - {str(n) for n in class_names})
+    numeric = pd.api.types.is_numeric_dtype(data["value"])
+    fig = px.histogram(
+        data,
+        x="value",
+        color="class",
+        facet_col="source",
+        barmode="overlay",
+        histnorm="probability density" if numeric else "probability",
+        opacity=0.6,
+        nbins=30 if numeric else None,
+        color_discrete_map=class_colors(class_names, extra),
+        category_orders={
+            "source": ["real", "generated"],
+            "class": [str(n) for n in class_names] + extra,
+        },
+        labels={"value": column},
+    )
+    fig.for_each_annotation(lambda a: a.update(text=a.text.replace("source=", "")))
+    fig.update_yaxes(title_text=None)
+    fig.update_yaxes(title_text="density" if numeric else "share of rows", col=1)
+    return _style(fig, None, height=380)
+
+
+# --- Missing-rate study -------------------------------------------------------------------------
+
+
+def study_summary(rows: pd.DataFrame) -> pd.DataFrame:
+    """Mean, std and count of the RMSE per (rate, method) of the rows finished so far."""
+    if rows.empty:
+        return pd.DataFrame(columns=["rate", "method", "mean", "std", "n"])
+    grouped = rows.astype({"rate": float, "rmse": float}).groupby(["rate", "method"], sort=False)
+    return grouped["rmse"].agg(mean="mean", std="std", n="count").reset_index()
+
+
+def study_figure(summary: pd.DataFrame, rates: Sequence[float] | None = None) -> go.Figure:
+    """RMSE against the missing rate, one line per method, error bars = std over seeds."""
+    fig = go.Figure()
+    for method in dict.fromkeys(summary["method"]):
+        part = summary[summary["method"] == method].sort_values("rate")
+        fig.add_trace(
+            go.Scatter(
+                x=part["rate"] * 100,
+                y=part["mean"],
+                error_y={"type": "data", "array": part["std"].fillna(0.0), "visible": True},
+                mode="lines+markers",
+                name="HexaGAN" if method == "hexagan" else method,
+                line={"color": method_color(method), "width": 3 if method == "hexagan" else 2},
+                marker={"size": 8},
+                customdata=part["n"],
+                hovertemplate="%{x:.0f} %% missing<br>RMSE %{y:.4f} ± %{error_y.array:.4f}"
+                "<br>%{customdata} seed(s)<extra>" + method + "</extra>",
+            )
+        )
+    if rates:
+        fig.update_xaxes(range=[min(rates) * 100 - 5, max(rates) * 100 + 5])
+    fig.update_xaxes(title_text="missing rate (% of the observed entries hidden)", ticksuffix=" %")
+    fig.update_yaxes(title_text="test RMSE on hidden entries (0-1 scale)", rangemode="tozero")
+    return _style(fig, "Imputation error against missing rate (mean ± std over seeds)", 440)

@@ -1,0 +1,168 @@
+"""Small pieces several pages share: the trained-model guard, durations, notes, data badges."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from hexagan_core.experiment import RunResult
+from ui import charts, runtime, state
+
+__all__ = [
+    "data_badge",
+    "duration",
+    "escape_markdown",
+    "notes",
+    "page_link",
+    "results_table",
+    "run_downloads",
+    "trained_result_or_stop",
+    "use_the_router",
+]
+
+TRAIN_PAGE = "pages/train.py"
+DATA_PAGE = "pages/data.py"
+
+
+# Inline Markdown that Streamlit interprets: emphasis, code, links, HTML-like tags, headings,
+# tables, strike-through, LaTeX ($) and directives such as :red[...] or :material/icon: (:).
+_MARKDOWN_SPECIALS = "\\`*_{}[]<>#|~$:"
+
+
+def escape_markdown(text: str) -> str:
+    """Text that may hold user input (a file, column or class name, an error message that
+    quotes one) made literal inside a Markdown string."""
+    return "".join("\\" + ch if ch in _MARKDOWN_SPECIALS else ch for ch in str(text))
+
+
+def duration(seconds: float | None) -> str:
+    """'0:42', '12:05' or '1:02:03'; an em dash when unknown."""
+    if seconds is None:
+        return "—"
+    seconds = max(0, int(round(seconds)))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def notes(lines: list[str], label: str = "Notes on the data") -> None:
+    """Engine notes (they may contain file and column names: shown as plain text)."""
+    if lines:
+        with st.expander(label):
+            st.text("\n".join(f"• {line}" for line in lines))
+
+
+def data_badge(choice: state.DataChoice) -> str:
+    """One line describing the chosen data and protocol (no user text is interpreted)."""
+    parts = [f"{choice.missing_rate:.0%} hidden ({choice.mechanism.upper()})"]
+    if choice.label_missing_rate:
+        parts.append(f"{choice.label_missing_rate:.0%} of labels hidden")
+    if choice.imbalance_ratio:
+        parts.append(f"imbalance {choice.imbalance_ratio:g}:1")
+    if choice.max_rows:
+        parts.append(f"{choice.max_rows:,} rows")
+    parts.append(f"seed {choice.seed}")
+    return " · ".join(parts)
+
+
+def use_the_router() -> None:
+    """Make a deep link on a fresh server go through app.py's navigation.
+
+    Streamlit treats a folder named pages/ beside the entry point as a legacy multipage app
+    until some session has run st.navigation. So the very first visitor of a fresh server who
+    opens, say, /train?job=... would get pages/train.py alone: no sections, no wide layout.
+    Every page calls this first: in that legacy mode it switches it off (what st.navigation
+    itself does) and reruns, which runs app.py and lands on the requested page.
+    """
+    from streamlit import config
+    from streamlit.runtime.pages_manager import PagesManager
+
+    # AppTest starts every run of app.py in that legacy mode and follows st.switch_page by page
+    # hash only, which a rerun here would lose; browsers send the page's name, which survives.
+    if PagesManager.uses_pages_directory and not config.get_option("global.appTest"):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def page_link(path: str, label: str, icon: str) -> None:
+    try:
+        st.page_link(path, label=label, icon=icon)
+    except Exception:  # a page run on its own (tests) has no navigation to link into
+        st.caption(label)
+
+
+def trained_result_or_stop() -> tuple[str, RunResult]:
+    """The session's finished training job and its result; otherwise say what to do and stop."""
+    job_id = state.train_job_id()
+    snap = runtime.snapshot(job_id)
+    if snap is None:
+        if job_id:
+            st.warning("That training job is no longer known here (the server was restarted?).")
+            state.set_train_job_id(None)
+        st.info("Train a model first on the Train page; this page then shows what it learned.")
+        page_link(TRAIN_PAGE, "Go to Train", ":material/model_training:")
+        st.stop()
+    if not snap.done:
+        progress = snap.iteration / snap.total if snap.total else 0.0
+        st.info(
+            f"Training is still running ({progress:.0%}, ETA {duration(snap.eta_seconds)}). "
+            "This page fills in when it finishes; come back then."
+        )
+        page_link(TRAIN_PAGE, "Watch the training", ":material/model_training:")
+        st.stop()
+    if snap.result is None:
+        message = snap.error or f"The training job ended '{snap.status}' without a model."
+        st.error(escape_markdown(message))
+        page_link(TRAIN_PAGE, "Train again", ":material/model_training:")
+        st.stop()
+    return snap.job_id, snap.result
+
+
+def results_table(report: dict) -> None:
+    """HexaGAN against the baselines on the test rows (report["results"]), with units."""
+    number = st.column_config.NumberColumn
+    st.dataframe(
+        charts.results_frame(report["results"]), hide_index=True,
+        column_config={
+            "method": st.column_config.TextColumn("method"),
+            "rmse": number("RMSE ↓", format="%.4f", help="root-mean-square error on the hidden "
+                           "test entries, min-max units (0-1)"),
+            "rmse_row": number("RMSE per row ↓", format="%.4f", help="mean of each row's RMSE"),
+            "mae": number("MAE ↓", format="%.4f", help="mean absolute error, hidden entries"),
+            "f1": number("F1 ↑", format="%.4f", help="minority-class F1 (binary) or macro F1"),
+            "roc_auc": number("ROC AUC ↑", format="%.4f"),
+            "accuracy": number("accuracy ↑", format="%.4f"),
+            "seconds": number("seconds", format="%.1f", help="training and scoring time"),
+        },
+    )  # fmt: skip
+    st.caption("↓ lower is better, ↑ higher is better. Baselines impute the same rows; their F1 "
+               "comes from a fixed classifier (an MLP shaped like C) trained on their imputed "
+               "data.")
+
+
+def run_downloads(result: RunResult) -> None:
+    """Imputed CSV, predictions CSV, config JSON and the model ZIP, each built on click."""
+    has_classes = bool(result.model.n_classes)
+    cols = st.columns(4)
+    cols[0].download_button(
+        "Imputed data (CSV)", data=lambda: runtime.imputed_csv(result),
+        file_name="imputed.csv", mime="text/csv", on_click="ignore", key="download_imputed",
+        width="stretch", help="The dataset with its real missing cells filled in by HexaGAN.",
+    )  # fmt: skip
+    cols[1].download_button(
+        "Predictions (CSV)",
+        data=(lambda: runtime.predictions_csv(result)) if has_classes else b"",
+        file_name="predictions.csv", mime="text/csv", on_click="ignore",
+        key="download_predictions", disabled=not has_classes, width="stretch",
+        help="C's class and class probabilities for every row." if has_classes
+        else "The data has no label column, so there is nothing to predict.",
+    )  # fmt: skip
+    cols[2].download_button(
+        "Config (JSON)", data=lambda: runtime.config_json(result), file_name="config.json",
+        mime="application/json", on_click="ignore", key="download_config", width="stretch",
+        help="Every hyperparameter of this run (HexaGANConfig.from_json reads it).",
+    )  # fmt: skip
+    cols[3].download_button(
+        "Model (ZIP)", data=lambda: runtime.model_zip(result), file_name="hexagan-model.zip",
+        mime="application/zip", on_click="ignore", key="download_model", width="stretch",
+        help="Unzip, then: python -m hexagan_core predict hexagan-model new.csv --output out.csv",
+    )  # fmt: skip
