@@ -146,6 +146,11 @@ def embed(
     x = points[columns].to_numpy(dtype=np.float64)
     if not np.isfinite(x).all():
         raise ValueError("points has non-finite hidden values; they cannot be embedded.")
+    if np.ptp(x, axis=0).max() == 0:
+        # every hidden vector is the same point (an undertrained encoder); t-SNE would crash
+        raise ValueError(
+            "All hidden vectors are identical, so there is nothing to project: train longer."
+        )
     if progress is not None:
         progress(0.0)
     with threadpool_limits(limits=1):

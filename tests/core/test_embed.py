@@ -117,3 +117,10 @@ def test_embed_refuses_bad_input(run):
         embed(points.iloc[:4])
     with pytest.raises(ValueError, match="no hidden-vector columns"):
         embed(points[["class", "source"]])
+
+
+def test_embed_refuses_collapsed_hidden_vectors():
+    points = pd.DataFrame({"h0": [0.0] * 10, "h1": [0.0] * 10, "class": ["a"] * 10,
+                           "source": ["labelled"] * 10})
+    with pytest.raises(ValueError, match="All hidden vectors are identical"):
+        embed(points, "tsne")
