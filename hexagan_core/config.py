@@ -6,14 +6,18 @@ that each value stands for. Presets are deltas from the defaults, like nanoGPT's
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import functools
+import inspect
 import json
 import math
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["HexaGANConfig", "PRESETS", "preset", "CHOICES"]
+__all__ = ["HexaGANConfig", "PRESETS", "preset", "CHOICES", "NUMERIC_CONSTRAINTS", "field_help"]
 
 # Allowed values of the string options; the dashboard reads this table for its select boxes.
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -100,7 +104,7 @@ class HexaGANConfig:
 
     def validate(self) -> HexaGANConfig:
         """Check every field; raise ValueError naming the parameter, the rule and the bad value."""
-        for name, (kind, low, high) in _NUMERIC_CONSTRAINTS.items():
+        for name, (kind, low, high) in NUMERIC_CONSTRAINTS.items():
             value = getattr(self, name)
             ok_type = isinstance(value, int) and not isinstance(value, bool)
             if kind == "float":
@@ -152,7 +156,7 @@ class HexaGANConfig:
 
 
 # (kind, low, high), inclusive. "int" values must be ints, "float" ones may be ints or floats.
-_NUMERIC_CONSTRAINTS: dict[str, tuple[str, float, float]] = {
+NUMERIC_CONSTRAINTS: dict[str, tuple[str, float, float]] = {
     "iterations": ("int", 1, 10_000_000),
     "batch_size": ("int", 2, 1_000_000),
     "n_critic": ("int", 1, 100),
@@ -180,6 +184,23 @@ _NUMERIC_CONSTRAINTS: dict[str, tuple[str, float, float]] = {
 def _describe(kind: str, low: float, high: float) -> str:
     noun = "an int" if kind == "int" else "a float"
     return f"{noun} in the range [{low:g}, {high:g}]"
+
+
+@functools.cache
+def field_help() -> dict[str, str]:
+    """{field: its docstring} read from HexaGANConfig's source, for help texts in the dashboard."""
+    body = ast.parse(textwrap.dedent(inspect.getsource(HexaGANConfig))).body[0].body
+    docs: dict[str, str] = {}
+    for node, following in zip(body, body[1:], strict=False):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(following, ast.Expr)
+            and isinstance(following.value, ast.Constant)
+            and isinstance(following.value.value, str)
+        ):
+            docs[node.target.id] = " ".join(following.value.value.split())
+    return docs
 
 
 def field_names() -> list[str]:

@@ -7,11 +7,8 @@ widget is keyed per page and seeded from the remembered value, so a page switch 
 
 from __future__ import annotations
 
-import ast
 import dataclasses
-import functools
 import hashlib
-import inspect
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -19,9 +16,8 @@ from typing import Any
 import streamlit as st
 import torch
 
-from hexagan_core import config as config_module
 from hexagan_core.baselines import IMPUTERS
-from hexagan_core.config import CHOICES, HexaGANConfig
+from hexagan_core.config import CHOICES, NUMERIC_CONSTRAINTS, HexaGANConfig, field_help
 from hexagan_core.masks import MECHANISMS
 from hexagan_core.study import METHODS, StudyOptions
 from ui import state
@@ -33,7 +29,6 @@ __all__ = [
     "baselines_select",
     "config_form",
     "device_select",
-    "field_help",
     "protocol_form",
     "study_form",
 ]
@@ -63,33 +58,14 @@ MECHANISM_HELP = {
 }
 
 
-@functools.cache
-def field_help() -> dict[str, str]:
-    """{field: its docstring} from the source of HexaGANConfig (attribute docstrings)."""
-    tree = ast.parse(inspect.getsource(HexaGANConfig))
-    body = tree.body[0].body  # type: ignore[attr-defined]
-    docs: dict[str, str] = {}
-    for node, following in zip(body, body[1:], strict=False):
-        if (
-            isinstance(node, ast.AnnAssign)
-            and isinstance(node.target, ast.Name)
-            and isinstance(following, ast.Expr)
-            and isinstance(following.value, ast.Constant)
-            and isinstance(following.value.value, str)
-        ):
-            docs[node.target.id] = " ".join(following.value.value.split())
-    return docs
-
-
 _DEFAULTS = HexaGANConfig()
 _FIELD_TYPES = {f.name: str(f.type) for f in dataclasses.fields(HexaGANConfig)}
 
 
 def _bounds(name: str) -> tuple[float | None, float | None]:
-    constraints = getattr(config_module, "_NUMERIC_CONSTRAINTS", {})
-    if name not in constraints:
+    if name not in NUMERIC_CONSTRAINTS:
         return None, None
-    _, low, high = constraints[name]
+    _, low, high = NUMERIC_CONSTRAINTS[name]
     return low, high
 
 

@@ -7,7 +7,7 @@ import zipfile
 import pandas as pd
 from apptest_support import page_test, rerun_until, wait_for_job
 
-from hexagan_core.config import HexaGANConfig, preset
+from hexagan_core.config import HexaGANConfig, field_help, preset
 from hexagan_core.persist import load_pipeline
 from ui import forms, runtime
 from ui.state import widget_key
@@ -32,7 +32,7 @@ def test_every_hyperparameter_has_a_widget_with_its_paper_symbol():
     for name in fields:
         widget = widgets[widget_key("train", name)]
         assert widget.value == getattr(preset("default"), name)
-        assert widget.help == forms.field_help()[name]
+        assert widget.help == field_help()[name]
     assert "alpha_1" in widgets[widget_key("train", "alpha1")].help
     assert "n_critic" in widgets[widget_key("train", "n_critic")].help
     assert "lambda_2" in widgets[widget_key("train", "lambda2")].help

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hexagan_core.config import HexaGANConfig
-from ui import charts, components, forms
+from hexagan_core.config import HexaGANConfig, field_help
+from ui import charts, components
 from ui import data as data_ui
 
 
@@ -39,7 +39,7 @@ def test_a_class_has_one_colour_everywhere():
 
 
 def test_every_config_field_has_help_naming_its_symbol():
-    help_texts = forms.field_help()
+    help_texts = field_help()
     assert set(help_texts) == set(HexaGANConfig().to_dict())
     assert help_texts["alpha4"].startswith("alpha_4:")
     assert help_texts["n_cg"].startswith("n_CG:")

@@ -63,3 +63,12 @@ def test_json_round_trip(tmp_path):
 def test_choices_table_matches_the_fields():
     for name, options in CHOICES.items():
         assert getattr(HexaGANConfig(), name) in options
+
+
+def test_field_help_names_the_paper_symbol_of_every_field():
+    from hexagan_core.config import field_help, field_names
+
+    docs = field_help()
+    assert set(docs) == set(field_names())
+    assert docs["alpha1"].startswith("alpha_1: weight of L_recon")
+    assert docs["n_cg"].startswith("n_CG")
