@@ -481,33 +481,17 @@ def main(argv: list[str] | None = None) -> int:
         ],
     )
 
-    def report(runs: list[dict], skipped: dict[str, str], last: dict | None) -> None:
-        if last is None:
-            dataset, reason = list(skipped.items())[-1]
-            print(f"{dataset}: skipped ({reason})", flush=True)
-        else:
-            f1s = ", ".join(f"{m} {v['f1']:.4f}" for m, v in last["results"].items())
-            print(
-                f"{last['dataset']} seed {last['seed']}: F1 {f1s}; {last['wall_s']:.0f} s"
-                + (" (resumed)" if last.get("resumed") else ""),
-                flush=True,
-            )
-        write(args, header, runs, skipped)
-
-    runs, skipped = common.run_grid(
-        args.datasets,
-        args.seeds,
-        max_rows=args.max_rows,
+    return common.run_table(
+        args,
+        header,
+        started,
         plan=lambda dataset: plan_key(dataset, args),
         run=lambda dataset, seed: run_one(dataset, seed, args),
-        previous=common.load_previous(args.out / f"{args.name}.json", args.resume),
-        on_update=report,
+        describe=lambda last: (
+            "F1 " + ", ".join(f"{m} {v['f1']:.4f}" for m, v in last["results"].items())
+        ),
+        write=write,
     )
-    header["resumed_runs"] = sum(1 for r in runs if r.get("resumed"))
-    common.finish_header(header, started)
-    write(args, header, runs, skipped)
-    print(f"wrote {args.out / args.name}.json and .md in {header['wall_s']:.0f} s")
-    return 0
 
 
 if __name__ == "__main__":

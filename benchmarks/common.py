@@ -386,3 +386,45 @@ def rerender(path: Path, write: Callable[[dict[str, Any], list, dict[str, str]],
     """Rewrite a table from its stored JSON (header, runs, skipped) without running anything."""
     stored = json.loads(Path(path).read_text("utf-8"))
     write(stored["header"], stored["runs"], stored.get("skipped", {}))
+
+
+def run_table(
+    args: Any,
+    header: dict[str, Any],
+    started: float,
+    *,
+    plan: Callable[[str], Any],
+    run: Callable[[str, int], dict[str, Any]],
+    describe: Callable[[dict[str, Any]], str],
+    write: Callable[[Any, dict[str, Any], list, dict[str, str]], None],
+) -> int:
+    """Run every (dataset, seed) of a table, printing `describe(run)` and rewriting the files
+    after each one, so an interrupted table keeps what it finished."""
+
+    def report(runs: list[dict], skipped: dict[str, str], last: dict | None) -> None:
+        if last is None:
+            dataset, reason = list(skipped.items())[-1]
+            print(f"{dataset}: skipped ({reason})", flush=True)
+        else:
+            resumed = " (resumed)" if last.get("resumed") else ""
+            print(
+                f"{last['dataset']} seed {last['seed']}: {describe(last)}; "
+                f"{last['wall_s']:.0f} s{resumed}",
+                flush=True,
+            )
+        write(args, header, runs, skipped)
+
+    runs, skipped = run_grid(
+        args.datasets,
+        args.seeds,
+        max_rows=args.max_rows,
+        plan=plan,
+        run=run,
+        previous=load_previous(args.out / f"{args.name}.json", args.resume),
+        on_update=report,
+    )
+    header["resumed_runs"] = sum(1 for r in runs if r.get("resumed"))
+    finish_header(header, started)
+    write(args, header, runs, skipped)
+    print(f"wrote {args.out / args.name}.json and .md in {header['wall_s']:.0f} s")
+    return 0

@@ -332,35 +332,19 @@ def main(argv: list[str] | None = None) -> int:
     header["quick"] = args.quick
     header["notes"] = list(args.note)
 
-    def report(runs: list[dict], skipped: dict[str, str], last: dict | None) -> None:
-        if last is None:
-            dataset, reason = list(skipped.items())[-1]
-            print(f"{dataset}: skipped ({reason})", flush=True)
-        else:
-            others = ", ".join(f"{m} {last['results'][m]['rmse']:.4f}" for m in args.methods)
-            print(
-                f"{last['dataset']} seed {last['seed']}: HexaGAN RMSE "
-                f"{last['results']['hexagan']['rmse']:.4f} (selected at "
-                f"{last['selected_iteration']}), {others}; {last['wall_s']:.0f} s"
-                + (" (resumed)" if last.get("resumed") else ""),
-                flush=True,
-            )
-        write(args, header, runs, skipped)
-
-    runs, skipped = common.run_grid(
-        args.datasets,
-        args.seeds,
-        max_rows=args.max_rows,
+    return common.run_table(
+        args,
+        header,
+        started,
         plan=lambda dataset: plan_key(dataset, args),
         run=lambda dataset, seed: run_one(dataset, seed, args),
-        previous=common.load_previous(args.out / f"{args.name}.json", args.resume),
-        on_update=report,
+        describe=lambda last: (
+            f"HexaGAN RMSE {last['results']['hexagan']['rmse']:.4f} (selected at "
+            f"{last['selected_iteration']}), "
+            + ", ".join(f"{m} {last['results'][m]['rmse']:.4f}" for m in args.methods)
+        ),
+        write=write,
     )
-    header["resumed_runs"] = sum(1 for r in runs if r.get("resumed"))
-    common.finish_header(header, started)
-    write(args, header, runs, skipped)
-    print(f"wrote {args.out / args.name}.json and .md in {header['wall_s']:.0f} s")
-    return 0
 
 
 if __name__ == "__main__":
