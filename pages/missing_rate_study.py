@@ -18,12 +18,7 @@ st.markdown(
 
 data = state.data_choice()
 manager = runtime.job_manager()
-job_id = state.study_job_id()
-snap = runtime.snapshot(job_id)
-if job_id and snap is None:
-    st.warning("The study in the URL is not known here (the server restarted?).")
-    state.set_study_job_id(None)
-    job_id = None
+job_id, snap = components.attached_job(state.study_job_id, state.set_study_job_id, "study")
 busy = snap is not None and not snap.done
 
 st.info(f"**Data:** {components.escape_markdown(data.display_name)} · mechanism "

@@ -30,12 +30,7 @@ st.markdown(
 data = state.data_choice()
 choice = state.train_choice()
 manager = runtime.job_manager()
-job_id = state.train_job_id()
-snap = runtime.snapshot(job_id)
-if job_id and snap is None:
-    st.warning("The training job in the URL is not known here (the server restarted?).")
-    state.set_train_job_id(None)
-    job_id = None
+job_id, snap = components.attached_job(state.train_job_id, state.set_train_job_id, "training job")
 busy = snap is not None and not snap.done
 
 st.info(f"**Data:** {components.escape_markdown(data.display_name)} · "

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from hexagan_core.experiment import RunResult
+from hexagan_core.jobs import JobSnapshot
 from ui import charts, runtime, state
 
 __all__ = [
@@ -166,3 +169,17 @@ def run_downloads(result: RunResult) -> None:
         mime="application/zip", on_click="ignore", key="download_model", width="stretch",
         help="Unzip, then: python -m hexagan_core predict hexagan-model new.csv --output out.csv",
     )  # fmt: skip
+
+
+def attached_job(
+    get_id: Callable[[], str | None], set_id: Callable[[str | None], None], what: str
+) -> tuple[str | None, JobSnapshot | None]:
+    """This session's job (or the URL's) and its snapshot; an id the server no longer knows is
+    dropped with a warning."""
+    job_id = get_id()
+    snap = runtime.snapshot(job_id)
+    if job_id and snap is None:
+        st.warning(f"The {what} in the URL is not known here (the server restarted?).")
+        set_id(None)
+        job_id = None
+    return job_id, snap
