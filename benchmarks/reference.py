@@ -168,7 +168,7 @@ class EagerReference:
             scores = self.nets.d_mi(x_hat, y_in)
             loss_g_mi = losses.g_mi_loss(scores[:, :d], encoder_mask)
             loss_recon = losses.recon_loss(batch.x, x_bar, batch.m)
-            total = loss_g_mi + c.alpha1 * loss_recon
+            total = c.adversarial_weight * loss_g_mi + c.alpha1 * loss_recon
             self.update(name, total)
             records.append((name, {"g_mi": loss_g_mi, "recon": loss_recon, "total": total}))
         return records

@@ -52,6 +52,9 @@ class HexaGANConfig:
     # --- loss weights ------------------------------------------------------------------------
     alpha1: float = 10.0
     """alpha_1: weight of L_recon in the E and G_MI updates."""
+    adversarial_weight: float = 1.0
+    """Weight of L_GMI in the E and G_MI updates (1 in the paper; 0 is the "without D_MI's
+    adversarial loss" ablation: E and G_MI then learn from L_recon alone)."""
     alpha2: float = 1.0
     """alpha_2: weight of L_GMI on generated rows G_MI(G_CG(z, y)) in the G_CG update."""
     alpha3: float = 0.01
@@ -163,6 +166,7 @@ NUMERIC_CONSTRAINTS: dict[str, tuple[str, float, float]] = {
     "n_cg": ("int", 0, 100),
     "pretrain_iterations": ("int", 0, 10_000_000),
     "alpha1": ("float", 0.0, 1e6),
+    "adversarial_weight": ("float", 0.0, 1e6),
     "alpha2": ("float", 0.0, 1e6),
     "alpha3": ("float", 0.0, 1e6),
     "alpha4": ("float", 0.0, 1e6),

@@ -245,7 +245,8 @@ class _Trainer:
         return {"d_mi": loss_d_mi, "d_mi_label": loss_d_mi_label, "gp_mi": loss_gp_mi}
 
     def step_e_g_mi(self) -> dict[str, torch.Tensor]:
-        """E then G_MI, each on L_GMI + alpha1 * L_recon, on the same batch and noise."""
+        """E then G_MI, each on L_GMI + alpha1 * L_recon (L_GMI weighted by adversarial_weight,
+        1 in the paper), on the same batch and noise."""
         c, d = self.config, self.d
         batch = self.sample_batch()
         encoder_mask = batch.m
@@ -262,7 +263,7 @@ class _Trainer:
             scores = self.nets.d_mi(x_hat, y_in)
             _, loss_g_mi = self.adversarial_losses(scores[:, :d], encoder_mask)
             loss_recon = losses.recon_loss(batch.x, x_bar, batch.m)
-            self.update(name, loss_g_mi + c.alpha1 * loss_recon)
+            self.update(name, c.adversarial_weight * loss_g_mi + c.alpha1 * loss_recon)
             out = {"g_mi": loss_g_mi, "recon": loss_recon}
         return out
 

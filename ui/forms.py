@@ -40,9 +40,9 @@ FIELD_GROUPS: dict[str, tuple[str, ...]] = {
         "eval_every",
     ),
     "Loss weights": (
-        "alpha1", "alpha2", "alpha3", "alpha4", "lambda1", "lambda2", "penalty", "clip_value",
-        "cg_penalty_reduction", "adversarial_loss", "label_adversarial", "recon_drop_rate",
-        "noise_scale",
+        "alpha1", "adversarial_weight", "alpha2", "alpha3", "alpha4", "lambda1", "lambda2",
+        "penalty", "clip_value", "cg_penalty_reduction", "adversarial_loss", "label_adversarial",
+        "recon_drop_rate", "noise_scale",
     ),
     "Optimisation": ("optimizer", "lr", "lr_cg", "lr_c", "lr_decay", "c_weight_decay"),
     "Networks": ("architecture",),

@@ -38,6 +38,7 @@ TINY = {"iterations": 3, "batch_size": 8, "eval_every": 1}
         {"label_adversarial": "straight_through"},
         {"label_adversarial": "rounded"},
         {"recon_drop_rate": 0.3},
+        {"adversarial_weight": 0.0},
         {"update_order": "official", "pretrain_iterations": 2, "lr_decay": 0.99},
         {"architecture": "official", "cg_penalty_reduction": "sum", "c_weight_decay": 1e-3},
     ],
@@ -207,3 +208,18 @@ def test_fits_in_two_threads_train_on_one_cpu_thread_each_and_restore_the_caller
         assert torch.get_num_threads() == 2  # the caller's setting is back
     finally:
         torch.set_num_threads(1)
+
+
+def test_adversarial_weight_zero_leaves_e_and_g_mi_to_the_reconstruction_loss():
+    """With adversarial_weight 0, E and G_MI train exactly as without D_MI (a fixed D_MI)."""
+    _, x_in, _, _ = _toy()
+    config = preset("default", iterations=5, batch_size=8, adversarial_weight=0.0)
+    a = _Trainer(config, x_in, None, torch.device("cpu"))
+    b = _Trainer(config, x_in, None, torch.device("cpu"))
+    with torch.no_grad():
+        for p in b.nets.d_mi.parameters():
+            p.mul_(-3.0)  # a very different critic must not change E's or G_MI's updates
+    for trainer in (a, b):
+        trainer.step_e_g_mi()
+    for p, q in zip(a.nets.g_mi.parameters(), b.nets.g_mi.parameters(), strict=True):
+        assert torch.equal(p, q)
