@@ -76,8 +76,9 @@ class HexaGANConfig:
     label_adversarial: str = "soft"
     """How C(x_u) enters D_MI: 'soft' probabilities (gradient reaches C), 'straight_through'
     (one-hot forward, soft gradient), 'rounded' (one-hot, no gradient: the official code)."""
-    recon_drop_rate: float = 0.0
-    """Denoising L_recon: fraction of observed entries also hidden from E and reconstructed."""
+    recon_drop_rate: float = 0.4
+    """Denoising L_recon: fraction of observed entries also hidden from E and reconstructed (0 in
+    the paper)."""
     noise_scale: float = 0.01
     """Missing entries of E's input are filled with z ~ U[0, noise_scale) (official code: 1)."""
 
