@@ -255,24 +255,22 @@ class JobManager:
 
     def pause(self, job_id: str) -> None:
         """Hold the job (status "paused" while it runs); no-op once it has ended."""
-        job = self._job(job_id)
-        with job.lock:
-            if job.state not in DONE_STATUSES:
-                job.pause_event.set()
+        self._signal(job_id, "pause_event", on=True)
 
     def resume(self, job_id: str) -> None:
         """Let a paused job go on; no-op once it has ended."""
-        job = self._job(job_id)
-        with job.lock:
-            if job.state not in DONE_STATUSES:
-                job.pause_event.clear()
+        self._signal(job_id, "pause_event", on=False)
 
     def stop(self, job_id: str) -> None:
         """Ask the job to end early (status "stopping", then "stopped"); no-op once ended."""
+        self._signal(job_id, "stop_event", on=True)
+
+    def _signal(self, job_id: str, event: str, *, on: bool) -> None:
+        """Set or clear one of a running job's events (KeyError for an unknown id)."""
         job = self._job(job_id)
         with job.lock:
             if job.state not in DONE_STATUSES:
-                job.stop_event.set()
+                getattr(job, event).set() if on else getattr(job, event).clear()
 
     def forget(self, job_id: str) -> None:
         """Drop the job and its result to free memory; its id becomes unknown.

@@ -291,10 +291,19 @@ _SOURCE_SYMBOLS = {
 }
 
 
+def _with_class_colors(
+    frame: pd.DataFrame, class_names: Sequence[str]
+) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
+    """`frame` with its class column as text, the class colours, and the class order (known
+    classes first, then grey extras such as "unknown")."""
+    frame = frame.assign(**{"class": frame["class"].astype(str)})
+    extra = sorted(set(frame["class"]) - {str(n) for n in class_names})
+    return frame, class_colors(class_names, extra), [str(n) for n in class_names] + extra
+
+
 def hidden_space_figure(points: pd.DataFrame, class_names: Sequence[str], method: str) -> go.Figure:
     """Embedded points (x, y, class, source): colour = class, marker = where the point came from."""
-    frame = points.assign(**{"class": points["class"].astype(str)})
-    extra = sorted(set(frame["class"]) - {str(n) for n in class_names})
+    frame, colors, order = _with_class_colors(points, class_names)
     fig = px.scatter(
         frame,
         x="x",
@@ -302,9 +311,9 @@ def hidden_space_figure(points: pd.DataFrame, class_names: Sequence[str], method
         color="class",
         symbol="source",
         symbol_map=_SOURCE_SYMBOLS,
-        color_discrete_map=class_colors(class_names, extra),
+        color_discrete_map=colors,
         category_orders={
-            "class": [str(n) for n in class_names] + extra,
+            "class": order,
             "source": [s for s in _SOURCE_SYMBOLS if s in set(frame["source"])],
         },
         opacity=0.75,
@@ -418,8 +427,7 @@ def real_vs_generated_figure(
     frame: pd.DataFrame, column: str, class_names: Sequence[str]
 ) -> go.Figure:
     """Distribution of one feature: real training rows (left) against G_CG's rows (right)."""
-    data = frame.assign(**{"class": frame["class"].astype(str)})
-    extra = sorted(set(data["class"]) - {str(n) for n in class_names})
+    data, colors, order = _with_class_colors(frame, class_names)
     numeric = pd.api.types.is_numeric_dtype(data["value"])
     fig = px.histogram(
         data,
@@ -430,10 +438,10 @@ def real_vs_generated_figure(
         histnorm="probability density" if numeric else "probability",
         opacity=0.6,
         nbins=30 if numeric else None,
-        color_discrete_map=class_colors(class_names, extra),
+        color_discrete_map=colors,
         category_orders={
             "source": ["real", "generated"],
-            "class": [str(n) for n in class_names] + extra,
+            "class": order,
         },
         labels={"value": column},
     )
