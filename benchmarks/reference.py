@@ -83,6 +83,11 @@ class EagerReference:
                 "The reference implements penalty 'zero_centred', 'wgan_gp' or 'none'. "
                 f"Got {config.penalty!r}."
             )
+        if config.classifier_balance != "synthetic":
+            raise ValueError(
+                "The reference balances C with synthetic rows (classifier_balance='synthetic'). "
+                f"Got {config.classifier_balance!r}."
+            )
         self.trainer = trainer
         self.config = config
         self.nets = trainer.nets

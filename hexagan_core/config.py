@@ -28,6 +28,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "optimizer": ("rmsprop", "adam"),
     "update_order": ("paper", "official"),
     "cg_penalty_reduction": ("mean", "sum"),
+    "classifier_balance": ("synthetic", "none"),
 }
 
 
@@ -59,6 +60,9 @@ class HexaGANConfig:
     """alpha_2: weight of L_GMI on generated rows G_MI(G_CG(z, y)) in the G_CG update."""
     alpha3: float = 0.01
     """alpha_3: weight of C's cross-entropy on generated rows, L_CE(x_c, y_c), for G_CG."""
+    classifier_balance: str = "synthetic"
+    """How C's batch is balanced: 'synthetic' tops each class up with G_MI(G_CG(z, y)) rows
+    (paper); 'none' trains C on the labelled rows alone (the "without G_CG/D_CG" ablation)."""
     alpha4: float = 0.1
     """alpha_4: weight of the label-adversarial loss L_C in the C update."""
     lambda1: float = 10.0

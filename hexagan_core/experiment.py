@@ -44,6 +44,9 @@ class RunOptions:
     baselines: list[str] = field(default_factory=list)
     max_rows: int | None = None
     config_overrides: dict[str, Any] = field(default_factory=dict)
+    select_on: str = "auto"
+    """Validation score that selects the networks: 'val_rmse', 'val_f1', 'last' (no selection)
+    or 'auto' (RMSE when entries were hidden, else F1)."""
 
 
 def load_dataset(
@@ -186,7 +189,7 @@ def run_experiment(
         stop_event=stop_event,
         pause_event=pause_event,
         device=device,
-        select_best=config_selection(experiment),
+        select_best=config_selection(experiment, options.select_on),
     )
     seconds = time.perf_counter() - start
     if bar is not None:
@@ -243,8 +246,22 @@ def training_config(options: RunOptions) -> tuple[str, HexaGANConfig]:
     return preset_name, preset(preset_name, **overrides)
 
 
-def config_selection(experiment: Experiment) -> str | None:
-    """Select the networks on validation RMSE when entries were hidden, else on F1, else none."""
+SELECT_ON = ("auto", "val_rmse", "val_f1", "last")
+
+
+def config_selection(experiment: Experiment, select_on: str = "auto") -> str | None:
+    """The validation score that selects the networks (None: keep the last ones).
+
+    'auto' selects on validation RMSE when entries were hidden, else on F1, else not at all.
+    """
+    if select_on not in SELECT_ON:
+        raise ValueError(f"select_on must be one of {SELECT_ON}. Got {select_on!r}.")
+    if select_on == "val_f1" and not experiment.n_classes:
+        raise ValueError("select_on='val_f1' needs labels; this dataset has none.")
+    if select_on == "val_rmse" and not experiment.val.removed.any():
+        raise ValueError("select_on='val_rmse' needs hidden validation entries (missing_rate > 0).")
+    if select_on != "auto":
+        return None if select_on == "last" else select_on
     if experiment.val.removed.any():
         return "val_rmse"
     if experiment.n_classes:

@@ -308,15 +308,18 @@ class _Trainer:
         batch = self.sample_batch()
         with torch.no_grad():
             x_hat, _, _ = self.impute(batch)
-            # Balancing synthetic rows: each class is topped up to the batch's largest class.
-            counts = batch.y[:n_l].sum(dim=0)
-            per_class = self.balance_y.sum(dim=0)
-            weights = self.balance_y @ ((counts.max() - counts) / per_class)
-            x_syn, _ = self.generate(self.balance_y)
-        logits = self.nets.classifier(torch.cat([x_hat[:n_l], x_syn]))
-        targets = torch.cat([batch.y[:n_l], self.balance_y])
-        row_weights = torch.cat([torch.ones(n_l, device=self.device), weights])
-        loss_ce = losses.classifier_loss(logits, targets, row_weights)
+        if c.classifier_balance == "synthetic":
+            with torch.no_grad():  # each class topped up to the batch's largest class
+                counts = batch.y[:n_l].sum(dim=0)
+                per_class = self.balance_y.sum(dim=0)
+                weights = self.balance_y @ ((counts.max() - counts) / per_class)
+                x_syn, _ = self.generate(self.balance_y)
+            logits = self.nets.classifier(torch.cat([x_hat[:n_l], x_syn]))
+            targets = torch.cat([batch.y[:n_l], self.balance_y])
+            row_weights = torch.cat([torch.ones(n_l, device=self.device), weights])
+            loss_ce = losses.classifier_loss(logits, targets, row_weights)
+        else:
+            loss_ce = losses.classifier_loss(self.nets.classifier(x_hat[:n_l]), batch.y[:n_l])
         loss_c = torch.zeros((), device=self.device)
         if self.semi_supervised and c.label_adversarial != "rounded":
             unlabelled = Batch(batch.x[n_l:], batch.m[n_l:], batch.y[n_l:], batch.labelled[n_l:], 0)

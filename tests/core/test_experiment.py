@@ -39,3 +39,18 @@ def test_unknown_dataset_and_label_on_builtin_are_refused():
         load_dataset("no-such-set")
     with pytest.raises(ValueError, match="--label applies to CSV files"):
         load_dataset("breast", label="target")
+
+
+def test_networks_can_be_selected_on_validation_f1():
+    options = RunOptions(data="breast", missing_rate=0.2, seed=0, iterations=150,
+                         device="cpu", select_on="val_f1", label_missing_rate=0.5)
+    run = run_experiment(options)
+    history = run.model.history
+    best = max(history, key=lambda r: r["val_f1"])["val_f1"]
+    first_best = next(r["iteration"] for r in history if r["val_f1"] == best)
+    assert run.report["selected_iteration"] == first_best
+
+
+def test_bad_selection_criterion_is_refused():
+    with pytest.raises(ValueError, match="select_on must be one of"):
+        run_experiment(RunOptions(data="breast", iterations=1, select_on="val_auc"))

@@ -39,6 +39,7 @@ TINY = {"iterations": 3, "batch_size": 8, "eval_every": 1}
         {"label_adversarial": "rounded"},
         {"recon_drop_rate": 0.3},
         {"adversarial_weight": 0.0},
+        {"classifier_balance": "none"},
         {"update_order": "official", "pretrain_iterations": 2, "lr_decay": 0.99},
         {"architecture": "official", "cg_penalty_reduction": "sum", "c_weight_decay": 1e-3},
     ],
@@ -155,6 +156,19 @@ def test_c_batch_is_balanced_by_generated_rows():
     weights = trainer.balance_y @ ((counts.max() - counts) / trainer.balance_y.sum(0))
     assert weights[trainer.balance_y[:, 1] == 1].sum().item() == pytest.approx(20.0)
     assert weights[trainer.balance_y[:, 0] == 1].sum().item() == 0.0
+
+
+def test_c_without_balancing_never_draws_generated_rows():
+    x, x_in, y, y_in = _toy()
+    trainer = _Trainer(preset("default", batch_size=8, classifier_balance="none"), x_in, y_in,
+                       torch.device("cpu"))
+
+    def refuse(_y):
+        raise AssertionError("step_c drew generated rows")
+
+    trainer.generate = refuse
+    record = trainer.step_c()
+    assert torch.isfinite(record["ce"])
 
 
 def test_mnist_networks_train_one_step():
