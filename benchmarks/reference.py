@@ -7,29 +7,33 @@ Written for clarity, not speed, so that a reader sees the paper:
   (2) conditional generation:   n_CG x (n_critic x D_CG, then G_CG);
   (3) semi-supervised classification: C.
 
-Every update is the textbook `optimizer.zero_grad(); loss.backward(); optimizer.step()`, and the
-gradient penalties take each row's input gradient with one `torch.autograd.grad(...,
+Every update is the textbook `optimizer.zero_grad(); loss.backward(); optimizer.step()` with
+`torch.optim`, on ordinary `nn.Module` networks, one minibatch at a time; the gradient
+penalties take each row's input gradient with one `torch.autograd.grad(...,
 create_graph=True)` call per critic output, in a plain Python loop (where the engine uses the
-closed-form Jacobian of a ReLU network, `MLP.forward_with_input_jacobian`).
+closed-form Jacobian of a ReLU network, stacked parameters, one forward pass for the batches of
+a loop, and a closed-form D_CG gradient).
 
-To compute the same thing as the engine on the same inputs, the reference runs on a `_Trainer`:
-its networks, optimisers, device-resident data and random stream. It draws its minibatches and
-noise through the trainer's `sample_batch`, `uniform`, `impute`, `encode`, `generate` and
-`label_input`, in exactly the order of the engine's step functions, so both consume the seeded
-generator identically. The loss formulas themselves come from `hexagan_core.losses` (one copy of
-each loss); everything else (which terms, which weights, the penalties, the updates) is written
-out here.
+To compute the same thing as the engine on the same inputs, the reference takes its random
+numbers from a `_Trainer` built from the same config and data: each iteration it calls the
+trainer's `draw()` (the rows of every minibatch, the fill noise, the denoising mask, G_CG's
+latent noise) and uses each step's share in a plain way. Its networks start as copies of the
+trainer's initial networks. The loss formulas themselves come from `hexagan_core.losses` (one
+copy of each loss); everything else (which terms, which weights, the penalties, the updates) is
+written out here.
 
 Supported: update_order 'paper', adversarial_loss 'hexagan', penalty 'zero_centred', 'wgan_gp' or
-'none', every label_adversarial mode, recon_drop_rate, both tabular architectures.
+'none', every label_adversarial mode, recon_drop_rate, both tabular architectures, one model.
 """
 
 from __future__ import annotations
 
+import copy
+
 import torch
 
 from hexagan_core import losses
-from hexagan_core.train import Batch, _Trainer
+from hexagan_core.train import Draws, Rows, _Trainer
 
 __all__ = ["EagerReference", "per_feature_grad_sq_norms", "input_gradients"]
 
@@ -59,46 +63,61 @@ def per_feature_grad_sq_norms(scores: torch.Tensor, inputs: torch.Tensor) -> tor
     return torch.stack(columns, dim=1)
 
 
-class EagerReference:
-    """Algorithm 1, one iteration at a time, on the state of a `_Trainer`.
+def one_model(rows: Rows) -> Rows:
+    """The (B, .) tensors of the only model in a (1, B, .) stack."""
+    return Rows(rows.x[0], rows.m[0], rows.y[0], rows.labelled[0], rows.fill[0])
 
-    `iteration()` updates the trainer's networks exactly as `_Trainer.iteration(warm_up=False)`
-    would, and returns one record per optimiser update (68 with the 'paper' preset): the network
-    updated and its loss terms, including the total loss it stepped on ('total').
+
+class EagerReference:
+    """Algorithm 1, one iteration at a time, on networks of its own.
+
+    `iteration()` performs what `_Trainer.iteration(warm_up=False)` performs on a twin trainer
+    (same config, data and seed), with the random numbers of `trainer.draw()`, and returns one
+    record per optimiser update (68 with the 'paper' preset): the network updated and its loss
+    terms, including the total loss it stepped on ('total').
     """
 
     def __init__(self, trainer: _Trainer):
         config = trainer.config
-        if config.update_order != "paper":
-            raise ValueError(
-                f"The reference follows update_order='paper'. Got {config.update_order!r}."
-            )
-        if config.adversarial_loss != "hexagan":
-            raise ValueError(
-                "The reference implements adversarial_loss='hexagan'. "
-                f"Got {config.adversarial_loss!r}."
-            )
-        if config.penalty not in ("zero_centred", "wgan_gp", "none"):
-            raise ValueError(
-                "The reference implements penalty 'zero_centred', 'wgan_gp' or 'none'. "
-                f"Got {config.penalty!r}."
-            )
-        if config.classifier_balance != "synthetic":
-            raise ValueError(
-                "The reference balances C with synthetic rows (classifier_balance='synthetic'). "
-                f"Got {config.classifier_balance!r}."
-            )
+        checks = {
+            "update_order": ("paper",),
+            "adversarial_loss": ("hexagan",),
+            "penalty": ("zero_centred", "wgan_gp", "none"),
+            "classifier_balance": ("synthetic",),
+        }
+        for name, supported in checks.items():
+            if getattr(config, name) not in supported:
+                raise ValueError(
+                    f"The reference implements {name} in {supported}. "
+                    f"Got {getattr(config, name)!r}."
+                )
+        if trainer.n_models != 1:
+            raise ValueError(f"The reference trains one model. Got {trainer.n_models}.")
         self.trainer = trainer
         self.config = config
-        self.nets = trainer.nets
+        self.nets = copy.deepcopy(trainer.members[0])
         self.d = trainer.d
         self.has_labels = trainer.k > 0
+        self.optimizers = {
+            name: self._optimizer(name)
+            for name in ("encoder", "g_mi", "d_mi", "g_cg", "d_cg", "classifier")
+            if getattr(self.nets, name) is not None
+        }
+
+    def _optimizer(self, name: str) -> torch.optim.Optimizer:
+        c = self.config
+        lr = {"g_cg": c.lr_cg, "d_cg": c.lr_cg, "classifier": c.lr_c}.get(name, c.lr)
+        weight_decay = c.c_weight_decay if name == "classifier" else 0.0
+        params = getattr(self.nets, name).parameters()
+        if c.optimizer == "adam":
+            return torch.optim.Adam(params, lr=lr, betas=(0.5, 0.9), weight_decay=weight_decay)
+        return torch.optim.RMSprop(params, lr=lr, alpha=0.9, eps=1e-8, weight_decay=weight_decay)
 
     # --- plumbing -------------------------------------------------------------------------------
 
     def update(self, name: str, loss: torch.Tensor) -> None:
         """One optimiser step of network `name` on `loss`."""
-        optimizer = self.trainer.optimizers[name]
+        optimizer = self.optimizers[name]
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -108,6 +127,25 @@ class EagerReference:
 
     def zero(self) -> torch.Tensor:
         return torch.zeros((), device=self.trainer.device)
+
+    def impute(self, batch: Rows, mask: torch.Tensor | None = None):
+        """x_tilde = m*x + (1-m)*z; x_bar = G_MI(E(x_tilde, m)); x_hat = m*x + (1-m)*x_bar."""
+        m = batch.m if mask is None else mask
+        x_tilde = m * batch.x + (1 - m) * batch.fill
+        x_bar = self.nets.g_mi(self.nets.encoder(x_tilde, m))
+        return m * batch.x + (1 - m) * x_bar, x_bar
+
+    def label_input(self, batch: Rows, x_hat: torch.Tensor) -> torch.Tensor:
+        """D_MI's label input: y for labelled rows, C(x_hat) for the others (by the mode)."""
+        if not self.has_labels:
+            return batch.y
+        probs = torch.softmax(self.nets.classifier(x_hat), dim=1)
+        mode = self.config.label_adversarial
+        if mode != "soft":
+            hard = torch.nn.functional.one_hot(probs.argmax(dim=1), self.trainer.k).to(probs.dtype)
+            probs = hard.detach() if mode == "rounded" else hard + probs - probs.detach()
+        known = batch.labelled[:, None]
+        return known * batch.y + (1 - known) * probs
 
     # --- penalties ------------------------------------------------------------------------------
 
@@ -135,18 +173,18 @@ class EagerReference:
 
     # --- (1) missing data imputation --------------------------------------------------------------
 
-    def step_d_mi(self) -> Record:
+    def step_d_mi(self, draws: Draws, index: int) -> Record:
         """D_MI on L_DMI + L^{d+1}_DMI + lambda1 * L_GP^MI."""
-        c, t, d = self.config, self.trainer, self.d
-        batch = t.sample_batch()
+        c, d = self.config, self.d
+        batch = one_model(draws.of("d_mi").batch(index, self.trainer.layout.batch_rows))
         with torch.no_grad():
-            x_hat, _, _ = t.impute(batch)
-            y_in = t.label_input(batch, x_hat)
+            x_hat, _ = self.impute(batch)
+            y_in = self.label_input(batch, x_hat)
         scores = self.nets.d_mi(x_hat, y_in)
         loss_d_mi = losses.d_mi_loss(scores[:, :d], batch.m)
         loss_d_mi_label = (
             losses.label_critic_loss(scores[:, d], batch.labelled)
-            if t.semi_supervised
+            if self.trainer.semi_supervised
             else self.zero()
         )
         loss_gp_mi = self.penalty_mi(x_hat, y_in, batch.m)
@@ -155,21 +193,18 @@ class EagerReference:
         terms = {"d_mi": loss_d_mi, "d_mi_label": loss_d_mi_label, "gp_mi": loss_gp_mi}
         return "d_mi", {**terms, "total": total}
 
-    def step_e_and_g_mi(self) -> list[Record]:
+    def step_e_and_g_mi(self, draws: Draws) -> list[Record]:
         """E, then G_MI, each on L_GMI + alpha1 * L_recon, on one batch and the same noise."""
-        c, t, d = self.config, self.trainer, self.d
-        batch = t.sample_batch()
+        c, d = self.config, self.d
+        batch = one_model(draws.of("e_g_mi"))
         encoder_mask = batch.m
         if c.recon_drop_rate > 0:  # denoising: also hide some observed entries from E
-            keep = (t.uniform(*batch.m.shape) >= c.recon_drop_rate).float()
-            encoder_mask = batch.m * keep
-        noise_state = t.generator.get_state()
+            encoder_mask = batch.m * draws.keep[0]
         records = []
         for name in ("encoder", "g_mi"):
-            t.generator.set_state(noise_state)  # G_MI sees the noise E saw
-            x_hat, x_bar, _ = t.impute(batch, encoder_mask)
+            x_hat, x_bar = self.impute(batch, encoder_mask)
             with torch.no_grad():
-                y_in = t.label_input(batch, x_hat)
+                y_in = self.label_input(batch, x_hat)
             scores = self.nets.d_mi(x_hat, y_in)
             loss_g_mi = losses.g_mi_loss(scores[:, :d], encoder_mask)
             loss_recon = losses.recon_loss(batch.x, x_bar, batch.m)
@@ -180,13 +215,15 @@ class EagerReference:
 
     # --- (2) conditional generation ---------------------------------------------------------------
 
-    def step_d_cg(self) -> Record:
+    def step_d_cg(self, draws: Draws, index: int) -> Record:
         """D_CG on L_DCG + lambda2 * L_GP^CG: real h = E(x_tilde, m) vs h_c = G_CG(z, y)."""
-        c, t = self.config, self.trainer
-        batch = t.sample_batch(labelled_only=True)
+        c, n = self.config, self.trainer.n_batch_labelled
+        batch = one_model(draws.of("d_cg").batch(index, n))
+        z = draws.latent_of("d_cg")[0, index * n : (index + 1) * n]
         with torch.no_grad():
-            h_real = t.encode(batch)
-            _, h_fake = t.generate(batch.y)
+            x_tilde = batch.m * batch.x + (1 - batch.m) * batch.fill
+            h_real = self.nets.encoder(x_tilde, batch.m)
+            h_fake = self.nets.g_cg(z, batch.y)
         real_scores = self.nets.d_cg(h_real, batch.y)
         fake_scores = self.nets.d_cg(h_fake, batch.y)
         loss_d_cg = losses.critic_loss(fake_scores, real_scores)
@@ -195,11 +232,13 @@ class EagerReference:
         self.update("d_cg", total)
         return "d_cg", {"d_cg": loss_d_cg, "gp_cg": loss_gp_cg, "total": total}
 
-    def step_g_cg(self) -> Record:
+    def step_g_cg(self, draws: Draws, index: int) -> Record:
         """G_CG on L_GCG + alpha2 * L_GMI(x_c) + alpha3 * L_CE(x_c, y_c)."""
-        c, t, d = self.config, self.trainer, self.d
-        y_c = t.sample_batch(labelled_only=True).y  # labels distributed like the real ones
-        x_c, h_c = t.generate(y_c)
+        c, d, n = self.config, self.d, self.trainer.n_batch_labelled
+        y_c = one_model(draws.of("g_cg").batch(index, n)).y  # labels distributed like real ones
+        z = draws.latent_of("g_cg")[0, index * n : (index + 1) * n]
+        h_c = self.nets.g_cg(z, y_c)
+        x_c = self.nets.g_mi(h_c)
         loss_g_cg = losses.generator_loss(self.nets.d_cg(h_c, y_c))
         every_entry_imputed = torch.zeros_like(x_c)
         loss_g_mi_c = losses.g_mi_loss(self.nets.d_mi(x_c, y_c)[:, :d], every_entry_imputed)
@@ -211,14 +250,14 @@ class EagerReference:
 
     # --- (3) semi-supervised classification -------------------------------------------------------
 
-    def step_c(self) -> Record:
+    def step_c(self, draws: Draws) -> Record:
         """C on L_CE(labelled + balancing synthetic rows) + alpha4 * L_C(unlabelled rows)."""
         c, t, d = self.config, self.trainer, self.d
         n_l = t.n_batch_labelled
-        batch = t.sample_batch()
+        batch = one_model(draws.of("c"))
         with torch.no_grad():
-            x_hat, _, _ = t.impute(batch)
-            x_syn, _ = t.generate(t.balance_y)
+            x_hat, _ = self.impute(batch)
+            x_syn = self.nets.g_mi(self.nets.g_cg(draws.latent_of("c")[0], t.balance_y))
         # Synthetic rows top every class up to the batch's largest class: the rows of class k
         # share the weight (largest count - count of k).
         counts = batch.y[:n_l].sum(dim=0)
@@ -232,8 +271,9 @@ class EagerReference:
         loss_ce = losses.classifier_loss(logits, targets, weights)
         loss_c = self.zero()
         if t.semi_supervised and c.label_adversarial != "rounded":
-            unlabelled = Batch(batch.x[n_l:], batch.m[n_l:], batch.y[n_l:], batch.labelled[n_l:], 0)
-            y_pred = t.label_input(unlabelled, x_hat[n_l:])  # C(x_u), as D_MI sees it
+            unlabelled = Rows(*(v[n_l:] for v in (batch.x, batch.m, batch.y, batch.labelled,
+                                                  batch.fill)))  # fmt: skip
+            y_pred = self.label_input(unlabelled, x_hat[n_l:])  # C(x_u), as D_MI sees it
             loss_c = losses.label_adversarial_loss(self.nets.d_mi(x_hat[n_l:], y_pred)[:, d])
         total = loss_ce + c.alpha4 * loss_c
         self.update("classifier", total)
@@ -244,14 +284,15 @@ class EagerReference:
     def iteration(self) -> list[Record]:
         """One outer iteration; one record per optimiser update, in order."""
         c = self.config
+        draws = self.trainer.draw()
         records: list[Record] = []
-        for _ in range(c.n_critic):  # (1) missing data imputation
-            records.append(self.step_d_mi())
-        records.extend(self.step_e_and_g_mi())
+        for i in range(c.n_critic):  # (1) missing data imputation
+            records.append(self.step_d_mi(draws, i))
+        records.extend(self.step_e_and_g_mi(draws))
         if self.has_labels:
-            for _ in range(c.n_cg):  # (2) conditional generation
-                for _ in range(c.n_critic):
-                    records.append(self.step_d_cg())
-                records.append(self.step_g_cg())
-            records.append(self.step_c())  # (3) semi-supervised classification
+            for j in range(c.n_cg):  # (2) conditional generation
+                for i in range(c.n_critic):
+                    records.append(self.step_d_cg(draws, j * c.n_critic + i))
+                records.append(self.step_g_cg(draws, j))
+            records.append(self.step_c(draws))  # (3) semi-supervised classification
         return records

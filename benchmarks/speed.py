@@ -55,14 +55,19 @@ from hexagan_core.train import Validation, _Trainer, fit  # noqa: E402
 
 MIB = 2**20
 ENGINE_STEPS = {
-    "step_d_mi": "D_MI",
+    "missing_data_imputation_critic": "D_MI",
     "step_e_g_mi": "E + G_MI",
     "step_d_cg": "D_CG",
     "step_g_cg": "G_CG",
     "step_c": "C",
 }
-REFERENCE_STEPS = {**ENGINE_STEPS, "step_e_and_g_mi": "E + G_MI"}
-del REFERENCE_STEPS["step_e_g_mi"]
+REFERENCE_STEPS = {
+    "step_d_mi": "D_MI",
+    "step_e_and_g_mi": "E + G_MI",
+    "step_d_cg": "D_CG",
+    "step_g_cg": "G_CG",
+    "step_c": "C",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -210,8 +215,8 @@ def time_iterations(
 ) -> dict[str, Any]:
     """Median ms per iteration of the reference and the engine, alternating, plus peak memory."""
     config = preset("paper")
-    engine = _Trainer(config, x, y, device)
-    reference = EagerReference(_Trainer(config, x, y, device))
+    engine = _Trainer([config], [x], [y], device)
+    reference = EagerReference(_Trainer([config], [x], [y], device))
     runs = {
         "reference": reference.iteration,
         "engine": lambda: engine.iteration(warm_up=False),

@@ -1,7 +1,9 @@
 """HexaGAN's loss functions, one pure function per term of the paper, plus the critic penalties.
 
 Conventions: `mask` is 1 where an entry is observed ("real") and 0 where it was imputed ("fake"),
-as m in the paper. Critic scores are raw (no sigmoid) for the Wasserstein losses.
+as m in the paper. Critic scores are raw (no sigmoid) for the Wasserstein losses. Every loss
+reduces over the last two dimensions (rows, columns) only: a (B, n) batch gives a scalar, and
+a stack of K models' batches, (K, B, n), gives the K models' losses, (K,).
 
 The element-wise losses average each feature over its own observed (or imputed) entries and then
 average the features, as the official code does (NOTES.md 2.2.1): this estimates the conditional
@@ -37,8 +39,8 @@ _EPS = 1e-8
 
 def _column_means(scores: torch.Tensor, weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-column weighted means of `scores` and the per-column weight totals."""
-    totals = weights.sum(dim=0)
-    return (scores * weights).sum(dim=0) / (totals + _EPS), totals
+    totals = weights.sum(dim=-2)
+    return (scores * weights).sum(dim=-2) / (totals + _EPS), totals
 
 
 def _elementwise_terms(scores: torch.Tensor, mask: torch.Tensor):
@@ -53,7 +55,7 @@ def _elementwise_terms(scores: torch.Tensor, mask: torch.Tensor):
 def d_mi_loss(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """L_DMI = E[(1-m)^T D(x_hat)] - E[m^T D(x_hat)]: the critic rates observed entries high."""
     mean_observed, mean_imputed, both = _elementwise_terms(scores, mask)
-    return ((mean_imputed - mean_observed) * both).sum() / both.sum().clamp_min(1.0)
+    return ((mean_imputed - mean_observed) * both).sum(-1) / both.sum(-1).clamp_min(1.0)
 
 
 def g_mi_loss(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -65,20 +67,24 @@ def g_mi_loss(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     mask = mask.to(scores.dtype)
     mean_imputed, n_imputed = _column_means(scores, 1.0 - mask)
     has_imputed = (n_imputed > 0).to(scores.dtype)
-    return -(mean_imputed * has_imputed).sum() / has_imputed.sum().clamp_min(1.0)
+    return -(mean_imputed * has_imputed).sum(-1) / has_imputed.sum(-1).clamp_min(1.0)
 
 
 def label_critic_loss(label_scores: torch.Tensor, labelled: torch.Tensor) -> torch.Tensor:
-    """L^{d+1}_DMI = E_u[D(x_u, C(x_u))_{d+1}] - E_l[D(x_l, y)_{d+1}] (label slot of D_MI)."""
+    """L^{d+1}_DMI = E_u[D(x_u, C(x_u))_{d+1}] - E_l[D(x_l, y)_{d+1}] (label slot of D_MI).
+
+    `label_scores` and `labelled` are (B,) or (K, B): one score per row.
+    """
     labelled = labelled.to(label_scores.dtype)
-    mean_labelled = (label_scores * labelled).sum() / labelled.sum().clamp_min(_EPS)
-    mean_unlabelled = (label_scores * (1 - labelled)).sum() / (1 - labelled).sum().clamp_min(_EPS)
+    unlabelled = 1 - labelled
+    mean_labelled = (label_scores * labelled).sum(-1) / labelled.sum(-1).clamp_min(_EPS)
+    mean_unlabelled = (label_scores * unlabelled).sum(-1) / unlabelled.sum(-1).clamp_min(_EPS)
     return mean_unlabelled - mean_labelled
 
 
 def label_adversarial_loss(label_scores_unlabelled: torch.Tensor) -> torch.Tensor:
     """L_C = -E_u[D(x_u, C(x_u))_{d+1}]: C wants its predicted labels rated as real ones."""
-    return -label_scores_unlabelled.mean()
+    return -label_scores_unlabelled.mean(-1)
 
 
 def recon_loss(x: torch.Tensor, x_bar: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -87,27 +93,30 @@ def recon_loss(x: torch.Tensor, x_bar: torch.Tensor, mask: torch.Tensor) -> torc
     Averaged over those entries (sum m (x - x_bar)^2 / sum m), the form GAIN also uses.
     """
     mask = mask.to(x.dtype)
-    return (mask * (x - x_bar) ** 2).sum() / mask.sum().clamp_min(1.0)
+    return (mask * (x - x_bar) ** 2).sum((-2, -1)) / mask.sum((-2, -1)).clamp_min(1.0)
 
 
 def critic_loss(fake_scores: torch.Tensor, real_scores: torch.Tensor) -> torch.Tensor:
-    """Wasserstein critic loss, used for D_CG: L_DCG = E[D(h_fake)] - E[D(h_real)]."""
-    return fake_scores.mean() - real_scores.mean()
+    """Wasserstein critic loss, used for D_CG: L_DCG = E[D(h_fake)] - E[D(h_real)].
+
+    Scores are (B, 1), or (K, B, 1) for a stack of models.
+    """
+    return fake_scores.mean((-2, -1)) - real_scores.mean((-2, -1))
 
 
 def generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
     """Wasserstein generator loss, used for G_CG: L_GCG = -E[D(h_fake)]."""
-    return -fake_scores.mean()
+    return -fake_scores.mean((-2, -1))
 
 
 def classifier_loss(
     logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor | None = None
 ) -> torch.Tensor:
     """Weighted cross-entropy L_CE with soft or one-hot `targets` (rows weighted by `weights`)."""
-    per_row = -(targets * F.log_softmax(logits, dim=1)).sum(dim=1)
+    per_row = -(targets * F.log_softmax(logits, dim=-1)).sum(dim=-1)
     if weights is None:
-        return per_row.mean()
-    return (per_row * weights).sum() / weights.sum().clamp_min(_EPS)
+        return per_row.mean(-1)
+    return (per_row * weights).sum(-1) / weights.sum(-1).clamp_min(_EPS)
 
 
 # --- penalties ---------------------------------------------------------------------------------
@@ -118,7 +127,7 @@ def input_jacobian(outputs: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
 
     `outputs` (B, k) must have been computed row by row from `inputs` (B, n), which requires
     grad. All k vector-Jacobian products run as one batched backward pass. MLP critics use the
-    cheaper closed form `MLP.forward_with_input_jacobian` instead.
+    cheaper closed form `StackedMLP.forward_with_input_jacobian` instead.
     """
     k = outputs.shape[1]
     basis = torch.eye(k, dtype=outputs.dtype, device=outputs.device)
@@ -138,21 +147,21 @@ def zero_centred_penalty(grad_sq_norms: torch.Tensor, mask: torch.Tensor) -> tor
     """
     mask = mask.to(grad_sq_norms.dtype)
     per_feature, _ = _column_means(grad_sq_norms, mask)
-    return per_feature.mean()
+    return per_feature.mean(-1)
 
 
 def wgan_gp_penalty(grad_sq_norms: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """One-centred variant (Gulrajani et al., 2017) on observed entries: E[m (||grad|| - 1)^2]."""
     mask = mask.to(grad_sq_norms.dtype)
     per_feature, _ = _column_means((torch.sqrt(grad_sq_norms + _EPS) - 1.0) ** 2, mask)
-    return per_feature.mean()
+    return per_feature.mean(-1)
 
 
 def hidden_penalty(grad: torch.Tensor, reduction: str = "mean", one_centred: bool = False):
     """L_GP^CG from D_CG's input gradients (B, h) at real hidden vectors; 'sum' as official code."""
-    sq = grad.pow(2).sum(dim=1)
+    sq = grad.pow(2).sum(dim=-1)
     per_row = (torch.sqrt(sq + _EPS) - 1.0) ** 2 if one_centred else sq
-    return per_row.sum() if reduction == "sum" else per_row.mean()
+    return per_row.sum(-1) if reduction == "sum" else per_row.mean(-1)
 
 
 # --- GAIN (Yoon et al., 2018): used by the 'gain' adversarial-loss option and the GAIN baseline --
@@ -160,10 +169,11 @@ def hidden_penalty(grad: torch.Tensor, reduction: str = "mean", one_centred: boo
 
 def gain_discriminator_loss(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """-E[m log D + (1-m) log(1-D)] with D = sigmoid(logits): D predicts which entries are real."""
-    return F.binary_cross_entropy_with_logits(logits, mask.to(logits.dtype))
+    per_entry = F.binary_cross_entropy_with_logits(logits, mask.to(logits.dtype), reduction="none")
+    return per_entry.mean((-2, -1))
 
 
 def gain_generator_loss(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """-E[(1-m) log D], averaged over all entries as in GAIN's code: imputed entries judged real."""
     fake = 1.0 - mask.to(logits.dtype)
-    return -(fake * F.logsigmoid(logits)).mean()
+    return -(fake * F.logsigmoid(logits)).mean((-2, -1))

@@ -37,42 +37,6 @@ class MLP(nn.Module):
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
         return self.net(torch.cat(inputs, dim=1) if len(inputs) > 1 else inputs[0])
 
-    def forward_with_input_jacobian(
-        self, *inputs: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Outputs (B, out) and each row's Jacobian d out / d inputs[0], (B, out, n_0).
-
-        Closed form for a ReLU network with a linear output layer: J_b = W_L D_{L-1,b} ...
-        W_2 D_{1,b} W_1[:, :n_0], with D the ReLU derivative at row b. It is an ordinary
-        differentiable expression of the weights, so a gradient penalty needs no double backward
-        pass and no loop over outputs. The product runs from the narrower end: from the output
-        for D_CG (one score), from the input for D_MI (d + 1 scores of d inputs).
-        """
-        h = torch.cat(inputs, dim=1) if len(inputs) > 1 else inputs[0]
-        weights, masks = [], []
-        for layer in self.net:
-            if isinstance(layer, nn.Linear):
-                h = layer(h)
-                weights.append(layer.weight)
-            elif isinstance(layer, nn.ReLU):
-                masks.append((h > 0).to(h.dtype))
-                h = layer(h)
-            else:
-                raise TypeError(f"No closed-form Jacobian for {type(layer).__name__} layers.")
-        if len(masks) != len(weights) - 1:
-            raise TypeError("The closed-form Jacobian needs a linear output layer.")
-        weights[0] = weights[0][:, : inputs[0].shape[1]]
-        batch = h.shape[0]
-        if h.shape[1] < weights[0].shape[1]:  # output side: (B, out, width) shrinking to n_0
-            jacobian = weights[-1].expand(batch, -1, -1)
-            for weight, active in zip(reversed(weights[:-1]), reversed(masks), strict=True):
-                jacobian = torch.matmul(jacobian * active[:, None, :], weight)
-        else:  # input side: (B, width, n_0) growing to out
-            jacobian = weights[0].expand(batch, -1, -1)
-            for weight, active in zip(weights[1:], masks, strict=True):
-                jacobian = torch.matmul(weight * active[:, None, :], jacobian)
-        return h, jacobian
-
 
 # --- MNIST (supplement Table 2) ---------------------------------------------------------------
 

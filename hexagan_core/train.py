@@ -5,9 +5,17 @@ One outer iteration (update_order='paper'):
   (2) conditional generation:  n_CG x (n_critic x D_CG, then G_CG);
   (3) semi-supervised classification: C.
 Each step below computes the paper's loss terms in variables named after them and combines
-them on one line with the config's coefficients. Every random draw comes from one seeded
-torch.Generator, so a run on the CPU is reproducible; the loop never synchronises with the
-host except every `eval_every` iterations, when it reports to the callback.
+them on one line with the config's coefficients.
+
+Speed (tiny networks, so per-call overhead dominates): each iteration draws all its random
+numbers first (`_Trainer.draw`: a few calls per model, from the model's own seeded generator,
+so a run on the CPU is reproducible) and gathers all its rows in one indexing operation; the
+forward passes of networks that do not change during a loop (E, G_MI and C during the D_MI
+updates; E and, within a round, G_CG during the D_CG updates) run once for the whole loop;
+each network is updated through one flat parameter buffer (`stacked.py`). K models (seeds,
+missing rates) train as one batched program (`fit_ensemble`), each tensor carrying a leading
+model dimension. The loop never synchronises with the host except every `eval_every`
+iterations, when it reports to the callback.
 """
 
 from __future__ import annotations
@@ -28,9 +36,10 @@ import torch
 from hexagan_core import losses, metrics
 from hexagan_core.config import HexaGANConfig
 from hexagan_core.model import HexaGANModel, resolve_device
-from hexagan_core.networks import MLP, HexaGANNetworks, build_networks
+from hexagan_core.networks import HexaGANNetworks, build_networks
+from hexagan_core.stacked import FlatOptimizer, StackedMLP, stack_network
 
-__all__ = ["fit", "Validation", "Batch"]
+__all__ = ["fit", "fit_ensemble", "Validation", "Rows", "Draws"]
 
 Callback = Callable[[dict[str, Any]], None]
 
@@ -46,130 +55,237 @@ class Validation:
 
 
 @dataclass
-class Batch:
-    """A minibatch: labelled rows first, then unlabelled ones."""
+class Rows:
+    """Minibatch rows of K models, (K, R, .): values (0 where missing), mask (1 = observed),
+    one-hot labels (zeros for unlabelled rows), which rows are labelled, and the fill noise z
+    for E's input. Batches of one step kind lie one after another along dimension 1."""
 
-    x: torch.Tensor  # (B, d) values, 0 where missing
-    m: torch.Tensor  # (B, d) 1 = observed
-    y: torch.Tensor  # (B, K) one-hot for labelled rows, zeros for unlabelled ones
-    labelled: torch.Tensor  # (B,) 1 = label known
-    n_labelled: int
+    x: torch.Tensor
+    m: torch.Tensor
+    y: torch.Tensor
+    labelled: torch.Tensor
+    fill: torch.Tensor
+
+    def select(self, part: slice) -> Rows:
+        return Rows(*(t[:, part] for t in (self.x, self.m, self.y, self.labelled, self.fill)))
+
+    def batch(self, index: int, size: int) -> Rows:
+        """The `index`-th batch of `size` rows."""
+        return self.select(slice(index * size, (index + 1) * size))
+
+
+class Layout:
+    """Where each step kind's rows and noise lie in one iteration's draws.
+
+    Rows: n_critic D_MI batches and one E/G_MI batch and one C batch of `batch_rows` rows
+    (labelled rows first, then unlabelled ones), and n_CG x n_critic D_CG batches and n_CG G_CG
+    batches of labelled rows only. Latent noise z of G_CG: one block per D_CG batch, per G_CG
+    batch, and C's balancing rows.
+    """
+
+    def __init__(self, config: HexaGANConfig, n_labelled: int, n_unlabelled: int, n_balance: int):
+        c, r = config.n_critic, config.n_cg if n_labelled else 0
+        self.n_labelled, self.n_unlabelled = n_labelled, n_unlabelled
+        self.batch_rows = n_labelled + n_unlabelled
+        full, labelled_only = self.batch_rows, n_labelled
+        kinds = [("d_mi", c, full), ("e_g_mi", 1, full)]
+        if n_labelled:
+            kinds += [("d_cg", r * c, labelled_only), ("g_cg", r, labelled_only), ("c", 1, full)]
+        self.rows: dict[str, tuple[int, int]] = {}  # kind -> (start, batches * rows)
+        labelled_flags: list[bool] = []
+        for kind, batches, size in kinds:
+            self.rows[kind] = (len(labelled_flags), batches * size)
+            per_batch = [True] * n_labelled + [False] * (size - n_labelled)
+            labelled_flags += per_batch * batches
+        self.labelled = torch.tensor(labelled_flags)
+        self.n_labelled_rows = sum(labelled_flags)
+        self.n_rows = len(labelled_flags)
+        latent = [("d_cg", r * c * n_labelled), ("g_cg", r * n_labelled), ("c", n_balance)]
+        self.latent: dict[str, tuple[int, int]] = {}
+        total = 0
+        for kind, n in latent if n_labelled else []:
+            self.latent[kind] = (total, n)
+            total += n
+        self.n_latent = total
+        # Labelled picks come first in the draw, unlabelled ones after: this order puts each
+        # row where the layout wants it.
+        labelled_positions = torch.nonzero(self.labelled).flatten()
+        unlabelled_positions = torch.nonzero(~self.labelled).flatten()
+        self.order = torch.argsort(torch.cat([labelled_positions, unlabelled_positions]))
+
+
+@dataclass
+class Draws:
+    """Every random draw of one Algorithm-1 iteration for K models (model k from its own seeded
+    generator): the rows of every minibatch, E's fill noise for each row, the denoising keep
+    mask of the E/G_MI batch, and G_CG's latent noise."""
+
+    rows: Rows
+    keep: torch.Tensor | None  # (K, batch_rows, d): 1 = observed entry stays visible to E
+    latent: torch.Tensor  # (K, n_latent, noise_dim)
+    layout: Layout
+
+    def of(self, kind: str) -> Rows:
+        """All rows of one step kind ('d_mi', 'e_g_mi', 'd_cg', 'g_cg', 'c')."""
+        start, n = self.layout.rows[kind]
+        return self.rows.select(slice(start, start + n))
+
+    def latent_of(self, kind: str) -> torch.Tensor:
+        start, n = self.layout.latent[kind]
+        return self.latent[:, start : start + n]
 
 
 class _Trainer:
-    """State of one training run: networks, optimisers, device-resident data, the generator."""
+    """State of one training run of K models: their networks (stacked), optimisers, the data on
+    the device, one seeded generator per model."""
 
-    def __init__(self, config: HexaGANConfig, x: np.ndarray, y: np.ndarray | None, device):
-        self.config, self.device = config, device
-        self.generator = torch.Generator(device=device).manual_seed(config.seed)
-        init_generator = torch.Generator().manual_seed(config.seed)
-        n_classes = 0 if y is None else int(y.max()) + 1
-        self.nets: HexaGANNetworks = build_networks(
-            config, x.shape[1], n_classes, init_generator
-        ).to(device)
-        self.d, self.k = x.shape[1], n_classes
+    def __init__(
+        self,
+        configs: list[HexaGANConfig],
+        xs: list[np.ndarray],
+        ys: list[np.ndarray | None],
+        device: torch.device,
+    ):
+        self.configs, self.config = configs, configs[0]
+        config = configs[0]
+        self.device, self.n_models = device, len(configs)
+        self.generators = [
+            torch.Generator(device=device).manual_seed(c.seed) for c in configs
+        ]
+        self.d = xs[0].shape[1]
+        self.k = 0 if ys[0] is None else int(max(y.max() for y in ys)) + 1
+        self.members: list[HexaGANNetworks] = [
+            build_networks(c, self.d, self.k, torch.Generator().manual_seed(c.seed)).to(device)
+            for c in configs
+        ]
+        self.nets = {
+            name: stack_network([getattr(m, name) for m in self.members])
+            for name in ("encoder", "g_mi", "d_mi", "g_cg", "d_cg", "classifier")
+            if getattr(self.members[0], name) is not None
+        }
+        self.noise_dim = self.members[0].noise_dim
 
-        # Data resident on the device for the whole run.
-        values = torch.from_numpy(np.asarray(x, dtype=np.float32))
-        self.m_all = (~torch.isnan(values)).float().to(device)
-        self.x_all = torch.nan_to_num(values).to(device)
-        if n_classes:
-            labels = torch.from_numpy(np.asarray(y, dtype=np.int64))
-            labelled_rows = torch.nonzero(labels >= 0).flatten()
-            self.y_all = torch.zeros((len(labels), n_classes))
-            self.y_all[labelled_rows, labels[labelled_rows]] = 1.0
-            self.y_all = self.y_all.to(device)
-            self.labelled_rows = labelled_rows.to(device)
-            self.unlabelled_rows = torch.nonzero(labels < 0).flatten().to(device)
-        else:
-            self.y_all = torch.zeros((len(values), 0), device=device)
-            self.labelled_rows = torch.zeros(0, dtype=torch.long, device=device)
-            self.unlabelled_rows = torch.arange(len(values), device=device)
-        n_l, n_u = len(self.labelled_rows), len(self.unlabelled_rows)
+        # Data resident on the device for the whole run, one slice per model.
+        values = torch.from_numpy(np.stack([np.asarray(x, dtype=np.float32) for x in xs]))
+        self.m_all = (~torch.isnan(values)).to(device=device, dtype=torch.get_default_dtype())
+        self.x_all = torch.nan_to_num(values).to(device=device, dtype=self.m_all.dtype)
+        labels = torch.from_numpy(
+            np.stack([np.full(len(xs[0]), -1) if y is None else np.asarray(y) for y in ys])
+        ).long()
+        self.y_all = torch.zeros((*labels.shape, self.k))
+        if self.k:
+            known = labels >= 0
+            self.y_all[known] = torch.eye(self.k)[labels[known]]
+        self.y_all = self.y_all.to(device)
+        self.labelled_pool = self._pools(labels >= 0, "labelled")
+        self.unlabelled_pool = self._pools(labels < 0, "unlabelled")
+        n_l, n_u = self.labelled_pool.shape[1], self.unlabelled_pool.shape[1]
         batch = min(config.batch_size, max(n_l, n_u))
         # Unlabelled rows join each batch in proportion to their share (at most a full batch).
-        self.n_batch_labelled = min(batch, n_l)
-        if n_l == 0:
-            self.n_batch_unlabelled = batch
+        n_batch_labelled = min(batch, n_l) if self.k else 0
+        if n_batch_labelled == 0:
+            n_batch_unlabelled = batch
         elif n_u == 0:
-            self.n_batch_unlabelled = 0
+            n_batch_unlabelled = 0
         else:
-            self.n_batch_unlabelled = min(batch, max(1, round(batch * n_u / n_l)))
-        self.semi_supervised = self.k > 0 and self.n_batch_unlabelled > 0
+            n_batch_unlabelled = min(batch, max(1, round(batch * n_u / n_l)))
+        self.n_batch_labelled, self.n_batch_unlabelled = n_batch_labelled, n_batch_unlabelled
+        self.semi_supervised = self.k > 0 and n_batch_unlabelled > 0
         # Fixed classes of the synthetic rows that balance C's batch (round robin over classes).
+        self.balance_y = torch.zeros((0, self.k), device=device)
         if self.k:
-            classes = torch.arange(max(self.n_batch_labelled, self.k)) % self.k
+            classes = torch.arange(max(n_batch_labelled, self.k)) % self.k
             self.balance_y = torch.eye(self.k)[classes].to(device)
+        self.layout = Layout(config, n_batch_labelled, n_batch_unlabelled, len(self.balance_y))
+        self.row_order = self.layout.order.to(device)
+        self.row_labelled = self.layout.labelled.to(device=device, dtype=self.m_all.dtype)
+        self.model_index = torch.arange(self.n_models, device=device)[:, None]
 
-        self.optimizers = {
-            name: self._optimizer(name)
-            for name in ("encoder", "g_mi", "d_mi", "g_cg", "d_cg", "classifier")
-            if getattr(self.nets, name) is not None
-        }
-        self.base_lrs = {n: [g["lr"] for g in o.param_groups] for n, o in self.optimizers.items()}
+        self.optimizers = {name: self._optimizer(name) for name in self.nets}
+        self.base_lrs = {name: o.lr for name, o in self.optimizers.items()}
 
-    def _optimizer(self, name: str) -> torch.optim.Optimizer:
+    def _pools(self, rows: torch.Tensor, what: str) -> torch.Tensor:
+        """(K, n) indices of each model's labelled (or unlabelled) rows; n must agree."""
+        counts = rows.sum(dim=1).tolist()
+        if len(set(counts)) > 1:
+            raise ValueError(
+                f"Models trained together need the same number of {what} rows; got {counts}."
+            )
+        return torch.stack([torch.nonzero(r).flatten() for r in rows]).to(self.device)
+
+    def _optimizer(self, name: str) -> FlatOptimizer:
         c = self.config
         lr = {"g_cg": c.lr_cg, "d_cg": c.lr_cg, "classifier": c.lr_c}.get(name, c.lr)
         weight_decay = c.c_weight_decay if name == "classifier" else 0.0
-        params = getattr(self.nets, name).parameters()
-        if c.optimizer == "adam":
-            return torch.optim.Adam(params, lr=lr, betas=(0.5, 0.9), weight_decay=weight_decay)
-        # TF's RMSProp defaults (decay 0.9), as the official code; torch's eps is added outside
-        # the square root, so a small one keeps the step size comparable.
-        return torch.optim.RMSprop(params, lr=lr, alpha=0.9, eps=1e-8, weight_decay=weight_decay)
+        # RMSProp with TF's defaults (decay 0.9), as the official code; Adam with GAN betas.
+        return FlatOptimizer(self.nets[name], c.optimizer, lr, weight_decay)
 
-    # --- helpers --------------------------------------------------------------------------
+    # --- random draws ---------------------------------------------------------------------
 
-    def uniform(self, *shape: int, scale: float = 1.0) -> torch.Tensor:
-        return scale * torch.rand(shape, generator=self.generator, device=self.device)
-
-    def _rows(self, pool: torch.Tensor, n: int) -> torch.Tensor:
-        pick = torch.randint(len(pool), (n,), generator=self.generator, device=self.device)
-        return pool[pick]
-
-    def sample_batch(self, labelled_only: bool = False) -> Batch:
-        """Rows drawn with replacement: n_batch_labelled labelled, then the unlabelled share."""
-        parts = [self._rows(self.labelled_rows, self.n_batch_labelled)] if self.k else []
-        if not labelled_only and self.n_batch_unlabelled:
-            parts.append(self._rows(self.unlabelled_rows, self.n_batch_unlabelled))
-        rows = torch.cat(parts)
-        labelled = torch.zeros(len(rows), device=self.device)
-        labelled[: self.n_batch_labelled] = 1.0
-        return Batch(
-            self.x_all[rows], self.m_all[rows], self.y_all[rows], labelled, self.n_batch_labelled
+    def draw(self) -> Draws:
+        """Every random draw of one iteration; model k's come from its own generator."""
+        c, layout, d = self.config, self.layout, self.d
+        n_labelled = layout.n_labelled_rows
+        picks, fills, keeps, latents = [], [], [], []
+        for k, generator in enumerate(self.generators):
+            picks.append(torch.cat([
+                self._pick(self.labelled_pool[k], n_labelled, generator),
+                self._pick(self.unlabelled_pool[k], layout.n_rows - n_labelled, generator),
+            ]))  # fmt: skip
+            fills.append(torch.rand((layout.n_rows, d), generator=generator, device=self.device))
+            if c.recon_drop_rate > 0:
+                keeps.append(torch.rand((layout.batch_rows, d), generator=generator,
+                                        device=self.device))  # fmt: skip
+            latents.append(torch.rand((layout.n_latent, self.noise_dim), generator=generator,
+                                      device=self.device))  # fmt: skip
+        rows = torch.stack(picks)[:, self.row_order]
+        index = (self.model_index, rows)
+        drawn = Rows(
+            self.x_all[index],
+            self.m_all[index],
+            self.y_all[index],
+            self.row_labelled.expand(self.n_models, -1),
+            c.noise_scale * torch.stack(fills),
         )
+        keep = (torch.stack(keeps) >= c.recon_drop_rate).to(drawn.m.dtype) if keeps else None
+        return Draws(drawn, keep, torch.stack(latents), layout)
 
-    def encode(self, batch: Batch) -> torch.Tensor:
-        """h = E(x_tilde, m), drawing the same fill noise as `impute`."""
-        z = self.uniform(*batch.x.shape, scale=self.config.noise_scale)
-        return self.nets.encoder(batch.m * batch.x + (1 - batch.m) * z, batch.m)
+    def _pick(self, pool: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
+        """n rows of `pool`, drawn with replacement."""
+        if n == 0:
+            return pool[:0]
+        return pool[torch.randint(len(pool), (n,), generator=generator, device=self.device)]
 
-    def impute(self, batch: Batch, encoder_mask: torch.Tensor | None = None):
-        """x_tilde = m*x + (1-m)*z; h = E(x_tilde, m); x_bar = G_MI(h); x_hat = m*x + (1-m)*x_bar"""
-        m = batch.m if encoder_mask is None else encoder_mask
-        z = self.uniform(*batch.x.shape, scale=self.config.noise_scale)
-        h = self.nets.encoder(m * batch.x + (1 - m) * z, m)
-        x_bar = self.nets.g_mi(h)
-        return m * batch.x + (1 - m) * x_bar, x_bar, h
+    # --- network helpers ------------------------------------------------------------------
 
-    def label_input(self, batch: Batch, x_hat: torch.Tensor) -> torch.Tensor:
+    def encode(self, rows: Rows, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """h = E(x_tilde, m) with x_tilde = m*x + (1-m)*z."""
+        m = rows.m if mask is None else mask
+        return self.nets["encoder"](m * rows.x + (1 - m) * rows.fill, m)
+
+    def impute(self, rows: Rows, mask: torch.Tensor | None = None):
+        """x_bar = G_MI(E(x_tilde, m)) and x_hat = m*x + (1-m)*x_bar."""
+        m = rows.m if mask is None else mask
+        x_bar = self.nets["g_mi"](self.encode(rows, m))
+        return m * rows.x + (1 - m) * x_bar, x_bar
+
+    def label_input(self, rows: Rows, x_hat: torch.Tensor) -> torch.Tensor:
         """D_MI's label input: the true y for labelled rows, C's prediction for unlabelled ones."""
         if self.k == 0:
-            return batch.y
-        probs = torch.softmax(self.nets.classifier(x_hat), dim=1)
+            return rows.y
+        probs = torch.softmax(self.nets["classifier"](x_hat), dim=-1)
         mode = self.config.label_adversarial
         if mode != "soft":
-            hard = torch.nn.functional.one_hot(probs.argmax(dim=1), self.k).to(probs.dtype)
+            hard = torch.nn.functional.one_hot(probs.argmax(dim=-1), self.k).to(probs.dtype)
             # straight-through: one-hot forward, the softmax's gradient backward
             probs = hard.detach() if mode == "rounded" else hard + probs - probs.detach()
-        known = batch.labelled[:, None]
-        return known * batch.y + (1 - known) * probs
+        known = rows.labelled[..., None]
+        return known * rows.y + (1 - known) * probs
 
-    def generate(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """h_c = G_CG(z, y) and x_c = G_MI(h_c): conditional samples of the classes in y."""
-        h_c = self.nets.g_cg(self.uniform(len(y), self.nets.noise_dim), y)
-        return self.nets.g_mi(h_c), h_c
+    def generate(self, z: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x_c = G_MI(h_c) and h_c = G_CG(z, y): conditional samples of the classes in y."""
+        h_c = self.nets["g_cg"](z, y)
+        return self.nets["g_mi"](h_c), h_c
 
     def adversarial_losses(self, scores: torch.Tensor, mask: torch.Tensor):
         """(critic loss, generator loss) of D_MI's element-wise outputs."""
@@ -181,61 +297,65 @@ class _Trainer:
         return losses.d_mi_loss(scores, mask), losses.g_mi_loss(scores, mask)
 
     def update(self, name: str, loss: torch.Tensor) -> None:
-        """One optimiser step of network `name` on `loss`; other networks' gradients untouched."""
-        params = self.optimizers[name].param_groups[0]["params"]
-        grads = torch.autograd.grad(loss, params, allow_unused=True)
-        for p, g in zip(params, grads, strict=True):
-            p.grad = g
-        self.optimizers[name].step()
+        """One optimiser step of network `name` on each model's loss (loss: (K,))."""
+        # The models share no parameter, so the gradient of the sum is each model's own.
+        self.step_optimizer(name, self.nets[name].flat_gradient(loss.sum()))
+
+    def step_optimizer(self, name: str, grad: torch.Tensor) -> None:
+        self.optimizers[name].step(grad)
         if self.config.penalty == "weight_clip" and name in ("d_mi", "d_cg"):
-            with torch.no_grad():
-                for p in params:
-                    p.clamp_(-self.config.clip_value, self.config.clip_value)
+            self.nets[name].flat.clamp_(-self.config.clip_value, self.config.clip_value)
 
     @property
     def needs_penalty(self) -> bool:
         return self.config.penalty not in ("weight_clip", "none")
 
-    def critic_with_input_jacobian(self, critic, x: torch.Tensor, y: torch.Tensor):
-        """critic(x, y) and its per-row Jacobian with respect to x (closed form for MLPs)."""
-        if isinstance(critic, MLP):
-            return critic.forward_with_input_jacobian(x, y)
-        x.requires_grad_(True)  # convolutional critics: batched vector-Jacobian products
-        scores = critic(x, y)
-        return scores, losses.input_jacobian(scores, x)
-
     def penalty(self, jacobian: torch.Tensor | None, mask: torch.Tensor | None = None):
         """L_GP^MI from D_MI's Jacobian (observed entries of `mask`), or L_GP^CG from D_CG's."""
         if jacobian is None:
-            return torch.zeros((), device=self.device)
+            return torch.zeros(self.n_models, device=self.device)
         one_centred = self.config.penalty == "wgan_gp"
         if mask is None:  # D_CG: one scalar output
             return losses.hidden_penalty(
-                jacobian[:, 0], self.config.cg_penalty_reduction, one_centred=one_centred
+                jacobian[..., 0, :], self.config.cg_penalty_reduction, one_centred=one_centred
             )
-        sq_norms = jacobian[:, : self.d].pow(2).sum(dim=2)
+        sq_norms = jacobian[..., : self.d, :].pow(2).sum(dim=-1)
         if one_centred:
             return losses.wgan_gp_penalty(sq_norms, mask)
         return losses.zero_centred_penalty(sq_norms, mask)
 
+    def zero(self) -> torch.Tensor:
+        return torch.zeros(self.n_models, device=self.device)
+
     # --- (1) missing data imputation ------------------------------------------------------
 
-    def step_d_mi(self, penalty_only: bool = False) -> dict[str, torch.Tensor]:
-        c, d = self.config, self.d
-        batch = self.sample_batch()
+    def missing_data_imputation_critic(self, draws: Draws, steps: int, penalty_only=False):
+        """n_critic updates of D_MI. E, G_MI and C do not change meanwhile, so the imputations
+        of all the batches come from one forward pass."""
+        rows = draws.of("d_mi")
         with torch.no_grad():
-            x_hat, _, _ = self.impute(batch)
-            y_in = self.label_input(batch, x_hat)
+            x_hat, _ = self.impute(rows)
+            y_in = self.label_input(rows, x_hat)
+        record: dict[str, torch.Tensor] = {}
+        size = self.layout.batch_rows
+        for i in range(steps):
+            part = slice(i * size, (i + 1) * size)
+            batch = rows.batch(i, size)
+            record = self.step_d_mi(x_hat[:, part], y_in[:, part], batch, penalty_only)
+        return record
+
+    def step_d_mi(self, x_hat, y_in, batch: Rows, penalty_only: bool = False):
+        c, d = self.config, self.d
         jacobian = None
         if self.needs_penalty:
-            scores, jacobian = self.critic_with_input_jacobian(self.nets.d_mi, x_hat, y_in)
+            scores, jacobian = self.nets["d_mi"].forward_with_input_jacobian(x_hat, y_in)
         else:
-            scores = self.nets.d_mi(x_hat, y_in)
-        loss_d_mi, _ = self.adversarial_losses(scores[:, :d], batch.m)
+            scores = self.nets["d_mi"](x_hat, y_in)
+        loss_d_mi, _ = self.adversarial_losses(scores[..., :d], batch.m)
         loss_d_mi_label = (
-            losses.label_critic_loss(scores[:, d], batch.labelled)
+            losses.label_critic_loss(scores[..., d], batch.labelled)
             if self.semi_supervised
-            else torch.zeros((), device=self.device)
+            else self.zero()
         )
         loss_gp_mi = self.penalty(jacobian, batch.m)
         if penalty_only:  # official warm-up: the critic only learns to be smooth
@@ -244,24 +364,21 @@ class _Trainer:
             self.update("d_mi", loss_d_mi + loss_d_mi_label + c.lambda1 * loss_gp_mi)
         return {"d_mi": loss_d_mi, "d_mi_label": loss_d_mi_label, "gp_mi": loss_gp_mi}
 
-    def step_e_g_mi(self) -> dict[str, torch.Tensor]:
+    def step_e_g_mi(self, draws: Draws) -> dict[str, torch.Tensor]:
         """E then G_MI, each on L_GMI + alpha1 * L_recon (L_GMI weighted by adversarial_weight,
         1 in the paper), on the same batch and noise."""
         c, d = self.config, self.d
-        batch = self.sample_batch()
+        batch = draws.of("e_g_mi")
         encoder_mask = batch.m
-        if c.recon_drop_rate > 0:  # denoising: hide some observed entries and reconstruct them
-            keep = (self.uniform(*batch.m.shape) >= c.recon_drop_rate).float()
-            encoder_mask = batch.m * keep
-        state = self.generator.get_state()
+        if draws.keep is not None:  # denoising: hide some observed entries and reconstruct them
+            encoder_mask = batch.m * draws.keep
         out: dict[str, torch.Tensor] = {}
         for name in ("encoder", "g_mi"):
-            self.generator.set_state(state)  # same noise for both updates
-            x_hat, x_bar, _ = self.impute(batch, encoder_mask)
+            x_hat, x_bar = self.impute(batch, encoder_mask)
             with torch.no_grad():
                 y_in = self.label_input(batch, x_hat)
-            scores = self.nets.d_mi(x_hat, y_in)
-            _, loss_g_mi = self.adversarial_losses(scores[:, :d], encoder_mask)
+            scores = self.nets["d_mi"](x_hat, y_in)
+            _, loss_g_mi = self.adversarial_losses(scores[..., :d], encoder_mask)
             loss_recon = losses.recon_loss(batch.x, x_bar, batch.m)
             self.update(name, c.adversarial_weight * loss_g_mi + c.alpha1 * loss_recon)
             out = {"g_mi": loss_g_mi, "recon": loss_recon}
@@ -269,107 +386,142 @@ class _Trainer:
 
     # --- (2) conditional generation -------------------------------------------------------
 
-    def step_d_cg(self, penalty_only: bool = False) -> dict[str, torch.Tensor]:
-        c = self.config
-        batch = self.sample_batch(labelled_only=True)
+    def conditional_generation(self, draws: Draws, generator_first: bool, penalty_only=False):
+        """n_CG rounds of n_critic D_CG updates and one G_CG update. E does not change in this
+        phase, so every round's real hidden vectors come from one forward pass, and each
+        round's fake ones (G_CG fixed within the round) from one more."""
+        c, n = self.config, self.n_batch_labelled
+        rows = draws.of("d_cg")
         with torch.no_grad():
-            h_real = self.encode(batch)
-            _, h_fake = self.generate(batch.y)
-        jacobian = None
-        if self.needs_penalty:
-            real_scores, jacobian = self.nets.d_cg.forward_with_input_jacobian(h_real, batch.y)
+            h_real = self.encode(rows)
+        latent = draws.latent_of("d_cg")
+        rounds, critic_steps = (1, 1) if penalty_only else (c.n_cg, c.n_critic)
+        record: dict[str, torch.Tensor] = {}
+        for j in range(rounds):
+            if generator_first and not penalty_only:
+                record.update(self.step_g_cg(draws, j))
+            part = slice(j * c.n_critic * n, (j + 1) * c.n_critic * n)
+            with torch.no_grad():
+                h_fake = self.nets["g_cg"](latent[:, part], rows.y[:, part])
+                # D_CG's inputs [h, y] of each update: its n real rows, then its n fake rows
+                real = torch.cat([h_real[:, part], rows.y[:, part]], dim=-1)
+                fake = torch.cat([h_fake, rows.y[:, part]], dim=-1)
+                per_step = (self.n_models, c.n_critic, n, real.shape[-1])
+                inputs = torch.cat([real.view(per_step), fake.view(per_step)], dim=2)
+            for i in range(critic_steps):
+                record.update(self.step_d_cg(inputs[:, i], penalty_only))
+            if not generator_first and not penalty_only:
+                record.update(self.step_g_cg(draws, j))
+        return record
+
+    def step_d_cg(self, inputs: torch.Tensor, penalty_only: bool = False):
+        """D_CG on L_DCG + lambda2 * L_GP^CG (`inputs`: n real rows [h, y], then n fake ones).
+
+        The gradient is taken in closed form (`StackedMLP.wasserstein_critic_gradient`): this
+        update runs n_CG x n_critic times per iteration.
+        """
+        c, n = self.config, self.n_batch_labelled
+        critic = self.nets["d_cg"]
+        lambda2 = c.lambda2 if self.needs_penalty else 0.0
+        penalty = "wgan_gp" if c.penalty == "wgan_gp" else "zero_centred"
+        if isinstance(critic, StackedMLP):
+            grad, loss_d_cg, loss_gp_cg = critic.wasserstein_critic_gradient(
+                inputs, n, self.noise_dim, lambda2, penalty, c.cg_penalty_reduction,
+                adversarial=not penalty_only,
+            )  # fmt: skip
         else:
-            real_scores = self.nets.d_cg(h_real, batch.y)
-        fake_scores = self.nets.d_cg(h_fake, batch.y)
-        loss_d_cg = losses.critic_loss(fake_scores, real_scores)
-        loss_gp_cg = self.penalty(jacobian)
-        if penalty_only:
-            self.update("d_cg", c.lambda2 * loss_gp_cg)
-        else:
-            self.update("d_cg", loss_d_cg + c.lambda2 * loss_gp_cg)
+            h, y = inputs[..., : self.noise_dim], inputs[..., self.noise_dim :]
+            scores, jacobian = critic.forward_with_input_jacobian(h, y)
+            loss_d_cg = losses.critic_loss(scores[:, n:], scores[:, :n])
+            loss_gp_cg = self.penalty(jacobian[:, :n])  # at the real hidden vectors only
+            grad = critic.flat_gradient(
+                ((0.0 if penalty_only else 1.0) * loss_d_cg + lambda2 * loss_gp_cg).sum()
+            )
+        self.step_optimizer("d_cg", grad)
+        if not self.needs_penalty:
+            loss_gp_cg = self.zero()
         return {"d_cg": loss_d_cg, "gp_cg": loss_gp_cg}
 
-    def step_g_cg(self) -> dict[str, torch.Tensor]:
-        c, d = self.config, self.d
+    def step_g_cg(self, draws: Draws, round_index: int) -> dict[str, torch.Tensor]:
+        c, d, n = self.config, self.d, self.n_batch_labelled
         # Condition on labels drawn like the real ones, so D_CG cannot tell them apart by y.
-        y_c = self.sample_batch(labelled_only=True).y
-        x_c, h_c = self.generate(y_c)
-        loss_g_cg = losses.generator_loss(self.nets.d_cg(h_c, y_c))
+        y_c = draws.of("g_cg").batch(round_index, n).y
+        z = draws.latent_of("g_cg")[:, round_index * n : (round_index + 1) * n]
+        x_c, h_c = self.generate(z, y_c)
+        loss_g_cg = losses.generator_loss(self.nets["d_cg"](h_c, y_c))
         all_imputed = torch.zeros_like(x_c)  # every entry of a generated row counts as imputed
-        _, loss_g_mi_c = self.adversarial_losses(self.nets.d_mi(x_c, y_c)[:, :d], all_imputed)
-        loss_ce_c = losses.classifier_loss(self.nets.classifier(x_c), y_c)
+        scores = self.nets["d_mi"](x_c, y_c)
+        _, loss_g_mi_c = self.adversarial_losses(scores[..., :d], all_imputed)
+        loss_ce_c = losses.classifier_loss(self.nets["classifier"](x_c), y_c)
         self.update("g_cg", loss_g_cg + c.alpha2 * loss_g_mi_c + c.alpha3 * loss_ce_c)
         return {"g_cg": loss_g_cg, "g_mi_c": loss_g_mi_c, "ce_c": loss_ce_c}
 
     # --- (3) semi-supervised classification -----------------------------------------------
 
-    def step_c(self) -> dict[str, torch.Tensor]:
+    def step_c(self, draws: Draws) -> dict[str, torch.Tensor]:
         c, d, n_l = self.config, self.d, self.n_batch_labelled
-        batch = self.sample_batch()
+        batch = draws.of("c")
         with torch.no_grad():
-            x_hat, _, _ = self.impute(batch)
+            x_hat, _ = self.impute(batch)
+        labelled_y = batch.y[:, :n_l]
         if c.classifier_balance == "synthetic":
+            balance_y = self.balance_y.expand(self.n_models, -1, -1)
             with torch.no_grad():  # each class topped up to the batch's largest class
-                counts = batch.y[:n_l].sum(dim=0)
-                per_class = self.balance_y.sum(dim=0)
-                weights = self.balance_y @ ((counts.max() - counts) / per_class)
-                x_syn, _ = self.generate(self.balance_y)
-            logits = self.nets.classifier(torch.cat([x_hat[:n_l], x_syn]))
-            targets = torch.cat([batch.y[:n_l], self.balance_y])
-            row_weights = torch.cat([torch.ones(n_l, device=self.device), weights])
+                counts = labelled_y.sum(dim=1, keepdim=True)
+                gap = (counts.amax(dim=-1, keepdim=True) - counts) / self.balance_y.sum(dim=0)
+                weights = (gap @ self.balance_y.T)[:, 0]
+                x_syn, _ = self.generate(draws.latent_of("c"), balance_y)
+            logits = self.nets["classifier"](torch.cat([x_hat[:, :n_l], x_syn], dim=1))
+            targets = torch.cat([labelled_y, balance_y], dim=1)
+            row_weights = torch.cat([torch.ones_like(labelled_y[..., 0]), weights], dim=1)
             loss_ce = losses.classifier_loss(logits, targets, row_weights)
         else:
-            loss_ce = losses.classifier_loss(self.nets.classifier(x_hat[:n_l]), batch.y[:n_l])
-        loss_c = torch.zeros((), device=self.device)
+            loss_ce = losses.classifier_loss(self.nets["classifier"](x_hat[:, :n_l]), labelled_y)
+        loss_c = self.zero()
         if self.semi_supervised and c.label_adversarial != "rounded":
-            unlabelled = Batch(batch.x[n_l:], batch.m[n_l:], batch.y[n_l:], batch.labelled[n_l:], 0)
-            y_pred = self.label_input(unlabelled, x_hat[n_l:])
-            loss_c = losses.label_adversarial_loss(self.nets.d_mi(x_hat[n_l:], y_pred)[:, d])
+            unlabelled = batch.select(slice(n_l, None))
+            y_pred = self.label_input(unlabelled, x_hat[:, n_l:])
+            scores = self.nets["d_mi"](x_hat[:, n_l:], y_pred)
+            loss_c = losses.label_adversarial_loss(scores[..., d])
         self.update("classifier", loss_ce + c.alpha4 * loss_c)
         return {"ce": loss_ce, "c_adv": loss_c}
 
     # --- Algorithm 1 ----------------------------------------------------------------------
 
-    def iteration(self, warm_up: bool) -> dict[str, torch.Tensor]:
+    def iteration(self, warm_up: bool = False) -> dict[str, torch.Tensor]:
+        """One outer iteration of Algorithm 1 for the K models; each loss term's (K,) values."""
         c = self.config
+        draws = self.draw()
         record: dict[str, torch.Tensor] = {}
         if warm_up:  # official code: critics minimise only their penalties at first
-            record.update(self.step_d_mi(penalty_only=True))
-            if self.k:
-                record.update(self.step_d_cg(penalty_only=True))
+            record.update(self.missing_data_imputation_critic(draws, 1, penalty_only=True))
+            if self.k and c.n_cg:
+                record.update(self.conditional_generation(draws, False, penalty_only=True))
             return record
         if c.update_order == "official":
-            record.update(self.conditional_generation(generator_first=True))
-            record.update(self.step_e_g_mi())
-            for _ in range(c.n_critic):
-                record.update(self.step_d_mi())
+            if self.k:
+                record.update(self.conditional_generation(draws, generator_first=True))
+            record.update(self.step_e_g_mi(draws))
+            record.update(self.missing_data_imputation_critic(draws, c.n_critic))
         else:
-            for _ in range(c.n_critic):  # (1) missing data imputation
-                record.update(self.step_d_mi())
-            record.update(self.step_e_g_mi())
-            record.update(self.conditional_generation(generator_first=False))  # (2)
+            record.update(self.missing_data_imputation_critic(draws, c.n_critic))  # (1)
+            record.update(self.step_e_g_mi(draws))
+            if self.k:
+                record.update(self.conditional_generation(draws, generator_first=False))  # (2)
         if self.k:  # (3) semi-supervised classification
-            record.update(self.step_c())
-        return record
-
-    def conditional_generation(self, generator_first: bool) -> dict[str, torch.Tensor]:
-        record: dict[str, torch.Tensor] = {}
-        if not self.k:
-            return record
-        for _ in range(self.config.n_cg):
-            if generator_first:
-                record.update(self.step_g_cg())
-            for _ in range(self.config.n_critic):
-                record.update(self.step_d_cg())
-            if not generator_first:
-                record.update(self.step_g_cg())
+            record.update(self.step_c(draws))
         return record
 
     def set_learning_rates(self, iteration: int) -> None:
         factor = self.config.lr_decay**iteration
         for name, optimizer in self.optimizers.items():
-            for group, base in zip(optimizer.param_groups, self.base_lrs[name], strict=True):
-                group["lr"] = base * factor
+            optimizer.lr = self.base_lrs[name] * factor
+
+    def sync_members(self) -> None:
+        """Write the trained weights into each model's own networks (for evaluation, saving)."""
+        for name, network in self.nets.items():
+            for k, member in enumerate(self.members):
+                network.copy_to(k, getattr(member, name))
 
 
 def _evaluate(model: HexaGANModel, validation: Validation | None, seed: int) -> dict[str, float]:
@@ -444,15 +596,52 @@ def fit(
     iteration; while `pause_event` is set, training waits. `select_best` ('val_rmse' or
     'val_f1') keeps the networks of the best validation report instead of the last ones.
     """
-    config = config.validate()
-    x, y = check_training_data(x, y)
+    (model,) = fit_ensemble(
+        [config], [x], [y], validations=[validation], callback=callback, stop_event=stop_event,
+        pause_event=pause_event, device=device, select_best=select_best,
+    )  # fmt: skip
+    return model
+
+
+def fit_ensemble(
+    configs: list[HexaGANConfig],
+    xs: list[np.ndarray],
+    ys: list[np.ndarray | None],
+    *,
+    validations: list[Validation | None] | None = None,
+    callback: Callback | None = None,
+    stop_event: threading.Event | None = None,
+    pause_event: threading.Event | None = None,
+    device: str = "auto",
+    select_best: str | None = None,
+) -> list[HexaGANModel]:
+    """Train K independent HexaGANs as one batched program; model k equals `fit(configs[k],
+    xs[k], ys[k], ...)` up to floating-point rounding.
+
+    The configs may differ only in `seed`; the matrices must have one shape (different masks or
+    missing rates are fine) and the same numbers of labelled and unlabelled rows. Reports reach
+    `callback` as in `fit`, with `member` (k) added when K > 1. MLP architectures only for K > 1.
+    """
+    if not configs or not (len(configs) == len(xs) == len(ys)):
+        raise ValueError("configs, xs and ys must be non-empty lists of one length.")
+    validations = validations or [None] * len(configs)
+    if len(validations) != len(configs):
+        raise ValueError(f"Expected {len(configs)} validations, got {len(validations)}.")
+    configs = [c.validate() for c in configs]
+    shared = {**configs[0].to_dict(), "seed": None}
+    for c in configs[1:]:
+        if {**c.to_dict(), "seed": None} != shared:
+            raise ValueError("Models trained together must share every setting but `seed`.")
+    checked = [check_training_data(x, y) for x, y in zip(xs, ys, strict=True)]
+    if len({x.shape for x, _ in checked}) > 1 or len({y is None for _, y in checked}) > 1:
+        raise ValueError("Models trained together need matrices of one shape, all with labels "
+                         "or all without.")  # fmt: skip
     if select_best not in (None, "val_rmse", "val_f1"):
         raise ValueError(f"select_best must be None, 'val_rmse' or 'val_f1'. Got {select_best!r}.")
     torch_device = resolve_device(device)
-    with _cpu_threads(torch_device, config):
-        return _train(
-            config, x, y, torch_device, validation, callback, stop_event, pause_event, select_best
-        )
+    with _cpu_threads(torch_device, configs[0]):
+        trainer = _Trainer(configs, [x for x, _ in checked], [y for _, y in checked], torch_device)
+        return _train(trainer, validations, callback, stop_event, pause_event, select_best)
 
 
 @contextlib.contextmanager
@@ -475,10 +664,14 @@ def _cpu_threads(device: torch.device, config: HexaGANConfig):
         torch.set_num_threads(previous)
 
 
-def _train(config, x, y, torch_device, validation, callback, stop_event, pause_event, select_best):
-    trainer = _Trainer(config, x, y, torch_device)
-    model = HexaGANModel(config, trainer.nets, torch_device)
-    best_score, best_state = math.inf, None
+def _train(trainer: _Trainer, validations, callback, stop_event, pause_event, select_best):
+    config, n_models = trainer.config, trainer.n_models
+    models = [
+        HexaGANModel(c, m, trainer.device)
+        for c, m in zip(trainer.configs, trainer.members, strict=True)
+    ]
+    best_scores = [math.inf] * n_models
+    best_states: list[dict | None] = [None] * n_models
     loss_sums: dict[str, torch.Tensor] = {}
     since_report = 0
     start = time.perf_counter()
@@ -504,23 +697,31 @@ def _train(config, x, y, torch_device, validation, callback, stop_event, pause_e
         step = it - config.pretrain_iterations
         if step % config.eval_every and step != config.iterations:
             continue
-        report: dict[str, Any] = {
-            "iteration": step,
-            "seconds": time.perf_counter() - start - paused,
-            "losses": {k: float(v) / since_report for k, v in loss_sums.items()},
-        }
-        report.update(_evaluate(model, validation, config.seed))
+        trainer.sync_members()
+        seconds = time.perf_counter() - start - paused
+        means = {name: (total / since_report).tolist() for name, total in loss_sums.items()}
+        for k, model in enumerate(models):
+            report: dict[str, Any] = {
+                "iteration": step,
+                "seconds": seconds,
+                "losses": {name: values[k] for name, values in means.items()},
+            }
+            if n_models > 1:
+                report["member"] = k
+            report.update(_evaluate(model, validations[k], model.config.seed))
+            model.history.append(report)
+            if select_best and select_best in report:
+                score = report[select_best] * (1 if select_best == "val_rmse" else -1)
+                if score < best_scores[k]:
+                    best_scores[k] = score
+                    best_states[k] = copy.deepcopy(model.networks.state_dict())
+                    report["best"] = True
+            if callback is not None:
+                callback(report)
         loss_sums, since_report = {}, 0
-        model.history.append(report)
-        if select_best and select_best in report:
-            score = report[select_best] * (1 if select_best == "val_rmse" else -1)
-            if score < best_score:
-                best_score = score
-                best_state = copy.deepcopy(trainer.nets.state_dict())
-                report["best"] = True
-        if callback is not None:
-            callback(report)
 
-    if best_state is not None:
-        trainer.nets.load_state_dict(best_state)
-    return model
+    trainer.sync_members()
+    for model, state in zip(models, best_states, strict=True):
+        if state is not None:
+            model.networks.load_state_dict(state)
+    return models

@@ -1,0 +1,297 @@
+"""Networks and optimisers of the training engine: K models of one shape as one program.
+
+The engine trains K independent HexaGANs at once (K = 1 for a plain fit; K > 1 for seed sweeps
+and the missing-rate study). Each network is held in one of two forms:
+
+- `StackedMLP`: the K models' copies of one MLP, each weight stacked into a (K, out, in)
+  tensor; every layer is one batched matrix product, so K models cost about the calls of one.
+- `SingleNetwork`: one `nn.Module` (the MNIST convnets, K = 1), called on (1, B, n) tensors.
+
+Both keep their parameters as views of one flat buffer, so that the optimiser (`FlatOptimizer`,
+RMSProp or Adam with torch's exact update rules) updates a whole network in a handful of tensor
+operations instead of a loop over its small layers. Gradients are taken with
+`torch.autograd.grad` with respect to `params` and flattened into that layout.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from hexagan_core import losses
+from hexagan_core.losses import _EPS
+from hexagan_core.networks import MLP
+
+__all__ = ["StackedMLP", "SingleNetwork", "FlatOptimizer", "stack_network"]
+
+_ACTIVATIONS = {nn.ReLU: torch.relu, nn.Sigmoid: torch.sigmoid}
+
+
+class _FlatNetwork:
+    """Parameters that are views of one flat buffer (`flat`); `params` are autograd leaves."""
+
+    flat: torch.Tensor
+    params: list[torch.Tensor]
+
+    def flat_gradient(self, loss: torch.Tensor) -> torch.Tensor:
+        """d loss / d params, in the flat buffer's layout (zeros where the loss does not reach)."""
+        grads = torch.autograd.grad(loss, self.params, allow_unused=True, materialize_grads=True)
+        return torch.cat([g.reshape(-1) for g in grads])
+
+
+class StackedMLP(_FlatNetwork):
+    """K copies of one ReLU MLP (`networks.MLP`), evaluated as one batched program.
+
+    Inputs and outputs are (K, B, n): model k sees only its own rows. Weight i is (K, out, in),
+    bias i is (K, 1, out); all are views of `flat`.
+    """
+
+    def __init__(self, members: list[MLP]):
+        linears = [[m for m in mlp.net if isinstance(m, nn.Linear)] for mlp in members]
+        self.n_models = len(members)
+        self.activation = None
+        last = members[0].net[-1]
+        if not isinstance(last, nn.Linear):
+            if type(last) not in _ACTIVATIONS:
+                raise TypeError(f"No stacked form for output layer {type(last).__name__}.")
+            self.activation = _ACTIVATIONS[type(last)]
+        shapes = [(lin.out_features, lin.in_features) for lin in linears[0]]
+        sizes = [self.n_models * (o * i + o) for o, i in shapes]
+        reference = linears[0][0].weight
+        self.flat = torch.zeros(sum(sizes), dtype=reference.dtype, device=reference.device)
+        self.weights: list[torch.Tensor] = []
+        self.biases: list[torch.Tensor] = []
+        offset = 0
+        for layer, (n_out, n_in) in enumerate(shapes):
+            k = self.n_models
+            weight = self.flat[offset : offset + k * n_out * n_in].view(k, n_out, n_in)
+            offset += k * n_out * n_in
+            bias = self.flat[offset : offset + k * n_out].view(k, 1, n_out)
+            offset += k * n_out
+            for member, lin in enumerate(linears):
+                weight[member].copy_(lin[layer].weight.detach())
+                bias[member, 0].copy_(lin[layer].bias.detach())
+            self.weights.append(weight.requires_grad_(True))
+            self.biases.append(bias.requires_grad_(True))
+        self.params = [p for pair in zip(self.weights, self.biases, strict=True) for p in pair]
+        self._shapes = shapes
+
+    def _views(self, flat: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """Weight and bias views of a buffer laid out like `flat` (e.g. a gradient)."""
+        weights, biases, offset, k = [], [], 0, self.n_models
+        for n_out, n_in in self._shapes:
+            weights.append(flat[offset : offset + k * n_out * n_in].view(k, n_out, n_in))
+            offset += k * n_out * n_in
+            biases.append(flat[offset : offset + k * n_out].view(k, 1, n_out))
+            offset += k * n_out
+        return weights, biases
+
+    def __call__(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return self._forward(*inputs)[0]
+
+    def _forward(self, *inputs: torch.Tensor, keep_masks: bool = False):
+        h = torch.cat(inputs, dim=-1) if len(inputs) > 1 else inputs[0]
+        masks = []
+        last = len(self.weights) - 1
+        for i, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
+            h = torch.baddbmm(bias, h, weight.transpose(1, 2))
+            if i < last:
+                if keep_masks:
+                    masks.append((h > 0).to(h.dtype))
+                h = torch.relu(h)
+        if self.activation is not None:
+            h = self.activation(h)
+        return h, masks
+
+    def forward_with_input_jacobian(self, *inputs: torch.Tensor):
+        """Outputs (K, B, out) and each row's Jacobian d out / d inputs[0], (K, B, out, n_0).
+
+        Closed form for a ReLU network with a linear output layer: J_b = W_L D_{L-1,b} ... W_2
+        D_{1,b} W_1[:, :n_0], with D the ReLU derivative at row b. It is an ordinary
+        differentiable expression of the weights, so a gradient penalty needs no double
+        backward pass and no loop over outputs. The product runs from the narrower end (from
+        the output for D_CG's one score, from the input for D_MI's d + 1 scores of d inputs),
+        and every product is one batched matrix product over all rows: masks are applied to
+        the running product, never to copies of a weight per row.
+        """
+        if self.activation is not None:
+            raise TypeError("The closed-form Jacobian needs a linear output layer.")
+        h, masks = self._forward(*inputs, keep_masks=True)
+        n_models, batch, n_out = h.shape
+        n_0 = inputs[0].shape[-1]
+        weights = [self.weights[0][..., :n_0], *self.weights[1:]]
+        if n_out < n_0:  # rows of J: (K, B, out, width), shrinking to n_0
+            jacobian = weights[-1][:, None].expand(-1, batch, -1, -1)
+            for weight, active in zip(reversed(weights[:-1]), reversed(masks), strict=True):
+                rows = (jacobian * active[:, :, None, :]).reshape(n_models, batch * n_out, -1)
+                jacobian = torch.bmm(rows, weight).view(n_models, batch, n_out, -1)
+            return h, jacobian
+        # columns of J: (K, width, B, n_0), growing to out
+        jacobian = weights[0][:, :, None, :] * masks[0].transpose(1, 2)[..., None]
+        for i, weight in enumerate(weights[1:], start=1):
+            columns = jacobian.reshape(n_models, jacobian.shape[1], batch * n_0)
+            jacobian = torch.bmm(weight, columns).view(n_models, -1, batch, n_0)
+            if i < len(masks):
+                jacobian = jacobian * masks[i].transpose(1, 2)[..., None]
+        return h, jacobian.permute(0, 2, 1, 3)
+
+    @torch.no_grad()
+    def wasserstein_critic_gradient(
+        self, inputs: torch.Tensor, n_real: int, n_penalised: int, weight: float,
+        penalty: str = "zero_centred", reduction: str = "mean", adversarial: bool = True,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
+        """The D_CG update's loss and its gradient, in closed form (no autograd graph).
+
+        For a critic with one output: `inputs` (K, R, n) holds n_real real rows, then fake ones.
+        Loss = [E_fake D - E_real D] (if `adversarial`) + weight * L_GP, where L_GP is the mean
+        (or sum) over real rows of ||d D / d inputs[:n_penalised]||^2 ('zero_centred') or of
+        (||.|| - 1)^2 ('wgan_gp'). Returns (flat gradient, Wasserstein loss, L_GP), each loss
+        (K,). The same numbers as autograd on `critic_loss + weight * hidden_penalty` with the
+        closed-form Jacobian (tested), at about a third of the calls: D_CG is updated
+        n_CG x n_critic times per iteration, and on small networks each call's overhead
+        dominates.
+        """
+        n_models = inputs.shape[0]
+        weights, biases = self.weights, self.biases
+        # forward, keeping each layer's input and ReLU mask
+        layer_inputs, masks = [inputs], []
+        h = inputs
+        for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
+            h = torch.baddbmm(b, h, w.transpose(1, 2))
+            if i < len(weights) - 1:
+                masks.append((h > 0).to(h.dtype))
+                h = h * masks[-1]
+                layer_inputs.append(h)
+        scores = h  # (K, R, 1)
+        loss_critic = scores[:, n_real:].mean((1, 2)) - scores[:, :n_real].mean((1, 2))
+        # Jacobian rows of the real rows, from the output: u_{L-1} = W_L D_{L-1}, then
+        # u_{l-1} = (u_l W_l) D_{l-1}, and J = u_1 W_1[:, :n_penalised].
+        real_masks = [m[:, :n_real] for m in masks]
+        rows = [weights[-1] * real_masks[-1]]
+        for w, m in zip(reversed(weights[1:-1]), reversed(real_masks[:-1]), strict=True):
+            rows.append(torch.bmm(rows[-1], w) * m)
+        first = weights[0][..., :n_penalised]
+        jacobian = torch.bmm(rows[-1], first)
+        sq_norms = jacobian.pow(2).sum(-1)
+        scale = 1.0 / n_real if reduction == "mean" else 1.0
+        if penalty == "wgan_gp":
+            norms = torch.sqrt(sq_norms + _EPS)
+            loss_gp = (norms - 1.0).pow(2).sum(-1) * scale
+            grad_jacobian = jacobian * ((2.0 * weight * scale) * (norms - 1.0) / norms)[..., None]
+        else:
+            loss_gp = sq_norms.sum(-1) * scale
+            grad_jacobian = jacobian * (2.0 * weight * scale)
+
+        grad = torch.zeros_like(self.flat)
+        grad_weights, grad_biases = self._views(grad)
+        # penalty path, back along the same chain
+        grad_weights[0][..., :n_penalised].copy_(torch.bmm(rows[-1].transpose(1, 2), grad_jacobian))
+        grad_row = torch.bmm(grad_jacobian, first.transpose(1, 2))
+        for i, (w, m) in enumerate(zip(weights[1:-1], real_masks[:-1], strict=True), start=1):
+            grad_pre = grad_row * m
+            grad_weights[i].copy_(torch.bmm(rows[-1 - i].transpose(1, 2), grad_pre))
+            grad_row = torch.bmm(grad_pre, w.transpose(1, 2))
+        grad_weights[-1].copy_((grad_row * real_masks[-1]).sum(1, keepdim=True))
+        if adversarial:  # d loss / d score: +1/n_fake on fake rows, -1/n_real on real rows
+            n_fake = inputs.shape[1] - n_real
+            grad_h = torch.cat([
+                scores.new_full((n_models, n_real, 1), -1.0 / n_real),
+                scores.new_full((n_models, n_fake, 1), 1.0 / n_fake),
+            ], dim=1)  # fmt: skip
+            for i in reversed(range(len(weights))):
+                grad_weights[i].baddbmm_(grad_h.transpose(1, 2), layer_inputs[i])
+                grad_biases[i].add_(grad_h.sum(1, keepdim=True))
+                if i:
+                    grad_h = torch.bmm(grad_h, weights[i]) * masks[i - 1]
+        return grad, loss_critic, loss_gp
+
+    @torch.no_grad()
+    def copy_to(self, member: int, mlp: MLP) -> None:
+        """Write model `member`'s weights into `mlp` (for inference and saving)."""
+        linears = [m for m in mlp.net if isinstance(m, nn.Linear)]
+        for lin, weight, bias in zip(linears, self.weights, self.biases, strict=True):
+            lin.weight.copy_(weight[member])
+            lin.bias.copy_(bias[member, 0])
+
+
+class SingleNetwork(_FlatNetwork):
+    """One `nn.Module` (K = 1) behind the engine's (1, B, n) calling convention.
+
+    Its parameters are re-pointed at views of one flat buffer; the module itself stays the
+    model's network, so nothing needs copying back.
+    """
+
+    def __init__(self, module: nn.Module):
+        self.module, self.n_models = module, 1
+        params = list(module.parameters())
+        self.flat = torch.cat([p.detach().reshape(-1) for p in params])
+        offset = 0
+        for p in params:
+            p.data = self.flat[offset : offset + p.numel()].view_as(p)
+            offset += p.numel()
+        self.params = params
+
+    def __call__(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return self.module(*(x[0] for x in inputs))[None]
+
+    def forward_with_input_jacobian(self, *inputs: torch.Tensor):
+        x = inputs[0][0].detach().requires_grad_(True)  # convnets: batched VJPs
+        scores = self.module(x, *(extra[0] for extra in inputs[1:]))
+        return scores[None], losses.input_jacobian(scores, x)[None]
+
+    def copy_to(self, member: int, module: nn.Module) -> None:
+        if module is not self.module:
+            module.load_state_dict(self.module.state_dict())
+
+
+def stack_network(members: list[nn.Module]) -> StackedMLP | SingleNetwork:
+    """The engine's form of one network of K members: stacked MLPs, or one module (K = 1)."""
+    if all(isinstance(m, MLP) for m in members):
+        return StackedMLP(members)
+    if len(members) != 1:
+        raise ValueError(
+            f"Only MLP networks can be trained as a stack of models; got {len(members)} "
+            f"{type(members[0]).__name__} networks (train convnets one model at a time)."
+        )
+    return SingleNetwork(members[0])
+
+
+class FlatOptimizer:
+    """RMSProp or Adam over a network's flat buffer, with torch.optim's exact update rules.
+
+    rmsprop (torch.optim.RMSprop, no momentum): v = a v + (1 - a) g^2; p -= lr g / (sqrt(v) + eps)
+    adam (torch.optim.Adam): bias-corrected first and second moments.
+    L2 weight decay adds weight_decay * p to the gradient first, as torch.optim does.
+    """
+
+    def __init__(self, network: _FlatNetwork, kind: str, lr: float, weight_decay: float = 0.0,
+                 alpha: float = 0.9, betas: tuple[float, float] = (0.5, 0.9),
+                 eps: float = 1e-8):  # fmt: skip
+        if kind not in ("rmsprop", "adam"):
+            raise ValueError(f"optimizer must be 'rmsprop' or 'adam'. Got {kind!r}.")
+        self.network, self.kind = network, kind
+        self.lr, self.weight_decay, self.alpha, self.betas, self.eps = (
+            lr, weight_decay, alpha, betas, eps,
+        )  # fmt: skip
+        self.steps = 0
+        self.square_avg = torch.zeros_like(network.flat)
+        self.exp_avg = torch.zeros_like(network.flat) if kind == "adam" else None
+
+    @torch.no_grad()
+    def step(self, grad: torch.Tensor) -> None:
+        params = self.network.flat
+        self.steps += 1
+        if self.weight_decay:
+            grad = grad.add(params, alpha=self.weight_decay)
+        if self.kind == "rmsprop":
+            self.square_avg.mul_(self.alpha).addcmul_(grad, grad, value=1 - self.alpha)
+            params.addcdiv_(grad, self.square_avg.sqrt().add_(self.eps), value=-self.lr)
+            return
+        beta1, beta2 = self.betas
+        self.exp_avg.lerp_(grad, 1 - beta1)
+        self.square_avg.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        step_size = self.lr / (1 - beta1**self.steps)
+        denom = (self.square_avg.sqrt() / math.sqrt(1 - beta2**self.steps)).add_(self.eps)
+        params.addcdiv_(self.exp_avg, denom, value=-step_size)
