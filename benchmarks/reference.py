@@ -84,6 +84,7 @@ class EagerReference:
             "adversarial_loss": ("hexagan",),
             "penalty": ("zero_centred", "wgan_gp", "none"),
             "classifier_balance": ("synthetic",),
+            "penalty_projections": (0,),
         }
         for name, supported in checks.items():
             if getattr(config, name) not in supported:

@@ -2,9 +2,11 @@
 HexaGAN takes to reach kNN's imputation quality.
 
     python benchmarks/speed.py [--device auto|cpu|cuda] [--quick] [--breakdown] [--json PATH]
+        [--projections 4] [--models 8]
 
 1. ms per iteration, preset 'paper' (5 D_MI, E, G_MI, 10 x (5 D_CG + G_CG), C: 68 updates), of
-   `benchmarks/reference.py` and of the engine (`_Trainer.iteration`), on breast (d = 30) and on
+   `benchmarks/reference.py`, of the engine (`_Trainer.iteration`), and of the engine with the
+   random-projection estimate of L_GP^MI (`--projections`, default 4), on breast (d = 30) and on
    madelon (d = 500; offline it is the synthetic set of Madelon's recipe). Both run on twin
    trainers from the same seed, alternately, after warm-up iterations; the table gives the
    median over the repeats of the wall time, and of this thread's CPU time (less disturbed when
@@ -13,6 +15,8 @@ HexaGAN takes to reach kNN's imputation quality.
    (Linux VmHWM, reset through /proc/self/clear_refs before each iteration) above the RSS at its
    start, after glibc's malloc_trim(0) has handed the free heap back (otherwise memory kept from
    earlier iterations would be reused unseen). The printout says which measure was used.
+   Ensembles: ms per iteration on breast of one model and of `--models` (default 8) seeds
+   trained together as one batched program, presets 'paper' and 'default'.
 2. Time to quality: seconds of `hexagan_core.train.fit` (preset 'default') on breast with 20 %
    MCAR (protocol seed 0) until the validation RMSE first reaches that of kNN fitted on the
    training rows, evaluated every 50 iterations, within a cap (180 s; --quick: 15 s).
@@ -211,15 +215,19 @@ def _timed_steps(obj: Any, steps: dict[str, str], totals: dict[str, float], devi
 
 
 def time_iterations(
-    x: np.ndarray, y: np.ndarray, device: torch.device, warmup: int, repeats: int, breakdown: bool
-) -> dict[str, Any]:
-    """Median ms per iteration of the reference and the engine, alternating, plus peak memory."""
+    x: np.ndarray, y: np.ndarray, device: torch.device, warmup: int, repeats: int, breakdown: bool,
+    projections: int,
+) -> dict[str, Any]:  # fmt: skip
+    """Median ms per iteration of the reference, the engine (exact penalty) and the engine with
+    `projections` random projections for L_GP^MI, in turn, plus peak memory."""
     config = preset("paper")
     engine = _Trainer([config], [x], [y], device)
     reference = EagerReference(_Trainer([config], [x], [y], device))
+    projected = _Trainer([config.replace(penalty_projections=projections)], [x], [y], device)
     runs = {
         "reference": reference.iteration,
         "engine": lambda: engine.iteration(warm_up=False),
+        "projected": lambda: projected.iteration(warm_up=False),
     }
     memory = PeakMemory(device)
     for _ in range(warmup):
@@ -255,6 +263,8 @@ def time_iterations(
         out[f"{name}_ms_all"] = [round(v, 2) for v in s["wall"]]
     out["ratio"] = out["reference_ms"] / out["engine_ms"]
     out["ratio_cpu"] = out["reference_cpu_ms"] / out["engine_cpu_ms"]
+    out["projections"] = projections
+    out["ratio_projected"] = out["reference_ms"] / out["projected_ms"]
     if breakdown:  # one more iteration each, with the clock read around every step
         out["breakdown_ms"] = {}
         for name, obj, steps in (
@@ -265,6 +275,36 @@ def time_iterations(
             _timed_steps(obj, steps, totals, device)
             runs[name]()
             out["breakdown_ms"][name] = {label: round(ms, 2) for label, ms in totals.items()}
+    return out
+
+
+def time_ensemble(
+    x: np.ndarray, y: np.ndarray, device: torch.device, n_models: int, repeats: int
+) -> dict[str, Any]:
+    """Median ms per iteration of one model and of `n_models` seeds trained together
+    (`fit_ensemble`'s trainer), presets 'paper' and 'default', alternating."""
+    out: dict[str, Any] = {"n_models": n_models, "repeats": repeats}
+    for preset_name in ("paper", "default"):
+        config = preset(preset_name)
+        trainers = {
+            "one": _Trainer([config], [x], [y], device),
+            "together": _Trainer([config.replace(seed=s) for s in range(n_models)],
+                                 [x] * n_models, [y] * n_models, device),  # fmt: skip
+        }
+        samples: dict[str, list[float]] = {name: [] for name in trainers}
+        iterations = 1 if preset_name == "paper" else 10  # similar wall time per sample
+        for r in range(repeats + 1):
+            order = list(trainers) if r % 2 == 0 else list(reversed(trainers))
+            for name in order:
+                synchronize(device)
+                start = time.perf_counter()
+                for _ in range(iterations):
+                    trainers[name].iteration(warm_up=False)
+                synchronize(device)
+                if r:  # the first round warms up
+                    samples[name].append((time.perf_counter() - start) * 1000 / iterations)
+        one, together = (statistics.median(samples[n]) for n in ("one", "together"))
+        out[preset_name] = {"one_ms": one, "together_ms": together, "ratio": together / one}
     return out
 
 
@@ -339,7 +379,7 @@ def print_report(results: dict[str, Any]) -> None:
     print(f"peak memory: {results['memory_measure']}")
     header = (
         f"{'dataset':<9}{'d':>5}{'rep':>5}{'reference ms':>19}{'engine ms':>19}"
-        f"{'ref/engine':>15}{'peak MiB ref/eng':>19}"
+        f"{'ref/engine':>15}{'peak MiB ref/eng':>19}{'projected ms':>15}{'ref/proj':>10}"
     )
     print(header)
     print("-" * len(header))
@@ -350,7 +390,19 @@ def print_report(results: dict[str, Any]) -> None:
             f"{r['engine_ms']:>10.1f} [{r['engine_cpu_ms']:>6.0f}]"
             f"{r['ratio']:>7.2f}x [{r['ratio_cpu']:.2f}x]"
             f"{r['reference_peak_mib']:>10.1f} / {r['engine_peak_mib']:<6.1f}"
+            f"{r['projected_ms']:>13.1f}{r['ratio_projected']:>9.2f}x"
         )
+    projections = next(iter(results["iteration"].values()))["projections"]
+    print(
+        f"projected: the engine with L_GP^MI estimated from {projections} random projections "
+        "per row (penalty_projections; an unbiased estimate, not the same computation)"
+    )
+    e = results["ensemble"]
+    for preset_name in ("paper", "default"):
+        r = e[preset_name]
+        print(f"ensemble, breast, preset '{preset_name}': one model {r['one_ms']:.1f} ms/it, "
+              f"{e['n_models']} models together {r['together_ms']:.1f} ms/it "
+              f"({r['ratio']:.2f}x one model's time)")  # fmt: skip
     for name, r in results["iteration"].items():
         if "breakdown_ms" in r:
             for impl, steps in r["breakdown_ms"].items():
@@ -377,6 +429,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--quick", action="store_true", help="a small run for the CI smoke test")
     parser.add_argument("--breakdown", action="store_true", help="also time each step kind")
     parser.add_argument("--json", type=Path, help="write the numbers to this JSON file")
+    parser.add_argument("--projections", type=int, default=4,
+                        help="random projections of the estimated penalty (default 4)")
+    parser.add_argument("--models", type=int, default=8,
+                        help="models trained together in the ensemble timing (default 8)")
     args = parser.parse_args(argv)
 
     os.environ.setdefault("HEXAGAN_OFFLINE", "1")
@@ -401,8 +457,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     }
     for name, (x, y, _) in datasets.items():
         results["iteration"][name] = time_iterations(
-            x, y, device, plan.warmup, plan.repeats[name], args.breakdown
+            x, y, device, plan.warmup, plan.repeats[name], args.breakdown, args.projections
         )
+    x, y, _ = datasets["breast"]
+    results["ensemble"] = time_ensemble(x, y, device, args.models, plan.repeats["breast"])
     results["time_to_quality"] = time_to_quality(device, plan.ttq_cap_s)
     print_report(results)
     if args.json is not None:

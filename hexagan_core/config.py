@@ -71,6 +71,10 @@ class HexaGANConfig:
     """lambda_2: weight of D_CG's gradient penalty L_GP^CG."""
     penalty: str = "zero_centred"
     """Critic regulariser: zero-centred penalty (paper), WGAN-GP (one-centred), weight clipping."""
+    penalty_projections: int = 0
+    """L_GP^MI's per-row input gradients: 0 = exact (per-sample Jacobian, O(B d^3) per D_MI
+    update); P > 0 = an unbiased estimate from P random +-1 projections per row (O(P B d^2)),
+    for many features. Zero-centred penalty only."""
     clip_value: float = 0.01
     """Bound for weight clipping (penalty='weight_clip')."""
     cg_penalty_reduction: str = "mean"
@@ -131,6 +135,15 @@ class HexaGANConfig:
                     f"The '{name}' parameter of HexaGANConfig must be one of {allowed}. "
                     f"Got {value!r} instead."
                 )
+        if self.penalty_projections and self.penalty != "zero_centred":
+            raise ValueError(
+                "penalty_projections estimates the zero-centred penalty only (the one-centred "
+                f"one is not linear in the squared norms). Got penalty={self.penalty!r}."
+            )
+        if self.penalty_projections and self.architecture == "mnist":
+            raise ValueError(
+                "penalty_projections needs an MLP critic; the 'mnist' D_MI is a convnet."
+            )
         return self
 
     def replace(self, **changes: Any) -> HexaGANConfig:
@@ -177,6 +190,7 @@ NUMERIC_CONSTRAINTS: dict[str, tuple[str, float, float]] = {
     "alpha4": ("float", 0.0, 1e6),
     "lambda1": ("float", 0.0, 1e6),
     "lambda2": ("float", 0.0, 1e6),
+    "penalty_projections": ("int", 0, 1000),
     "clip_value": ("float", 1e-8, 1e3),
     "recon_drop_rate": ("float", 0.0, 0.9),
     "noise_scale": ("float", 0.0, 10.0),

@@ -137,6 +137,28 @@ class StackedMLP(_FlatNetwork):
                 jacobian = jacobian * masks[i].transpose(1, 2)[..., None]
         return h, jacobian.permute(0, 2, 1, 3)
 
+    def forward_with_projected_jacobian(self, *inputs: torch.Tensor, directions: torch.Tensor):
+        """Outputs (K, B, out) and J_b v for each row's P directions v, (K, B, P, out).
+
+        Forward-mode: the tangent v (on inputs[0] only) goes through the same layers and ReLU
+        masks. With E[v v^T] = I (random signs), E[(J_b v)_i^2] = ||d out_i / d x_b||^2, so the
+        mean of the P squares is an unbiased estimate of each squared row norm of J_b, at P
+        extra forward passes instead of a d x d Jacobian per row. `directions`: (K, B, P, n_0).
+        """
+        h, masks = self._forward(*inputs, keep_masks=True)
+        n_models, batch, n_projections, n_0 = directions.shape
+        tangent = directions.reshape(n_models, batch * n_projections, n_0)
+        for i, weight in enumerate(self.weights):
+            w = weight[..., :n_0] if i == 0 else weight
+            tangent = torch.bmm(tangent, w.transpose(1, 2))
+            if i < len(masks):
+                width = tangent.shape[-1]
+                active = masks[i][:, :, None, :]
+                tangent = (tangent.view(n_models, batch, n_projections, width) * active).view(
+                    n_models, batch * n_projections, width
+                )
+        return h, tangent.view(n_models, batch, n_projections, -1)
+
     @torch.no_grad()
     def wasserstein_critic_gradient(
         self, inputs: torch.Tensor, n_real: int, n_penalised: int, weight: float,
@@ -153,7 +175,6 @@ class StackedMLP(_FlatNetwork):
         n_CG x n_critic times per iteration, and on small networks each call's overhead
         dominates.
         """
-        n_models = inputs.shape[0]
         weights, biases = self.weights, self.biases
         # forward, keeping each layer's input and ReLU mask
         layer_inputs, masks = [inputs], []
@@ -161,8 +182,8 @@ class StackedMLP(_FlatNetwork):
         for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
             h = torch.baddbmm(b, h, w.transpose(1, 2))
             if i < len(weights) - 1:
-                masks.append((h > 0).to(h.dtype))
-                h = h * masks[-1]
+                h = torch.relu(h)
+                masks.append(h > 0)  # boolean: products with it promote to h's dtype
                 layer_inputs.append(h)
         scores = h  # (K, R, 1)
         loss_critic = scores[:, n_real:].mean((1, 2)) - scores[:, :n_real].mean((1, 2))
@@ -194,18 +215,26 @@ class StackedMLP(_FlatNetwork):
             grad_weights[i].copy_(torch.bmm(rows[-1 - i].transpose(1, 2), grad_pre))
             grad_row = torch.bmm(grad_pre, w.transpose(1, 2))
         grad_weights[-1].copy_((grad_row * real_masks[-1]).sum(1, keepdim=True))
-        if adversarial:  # d loss / d score: +1/n_fake on fake rows, -1/n_real on real rows
-            n_fake = inputs.shape[1] - n_real
-            grad_h = torch.cat([
-                scores.new_full((n_models, n_real, 1), -1.0 / n_real),
-                scores.new_full((n_models, n_fake, 1), 1.0 / n_fake),
-            ], dim=1)  # fmt: skip
+        if adversarial:
+            grad_h = self._score_gradient(scores, n_real)
             for i in reversed(range(len(weights))):
                 grad_weights[i].baddbmm_(grad_h.transpose(1, 2), layer_inputs[i])
                 grad_biases[i].add_(grad_h.sum(1, keepdim=True))
                 if i:
                     grad_h = torch.bmm(grad_h, weights[i]) * masks[i - 1]
         return grad, loss_critic, loss_gp
+
+    def _score_gradient(self, scores: torch.Tensor, n_real: int) -> torch.Tensor:
+        """d L_DCG / d score: -1/n_real on real rows, +1/n_fake on fake ones (kept per shape)."""
+        key = (scores.shape, n_real, scores.dtype, scores.device)
+        if getattr(self, "_score_gradient_key", None) != key:
+            n_models, n_rows, _ = scores.shape
+            self._score_gradient_value = torch.cat([
+                scores.new_full((n_models, n_real, 1), -1.0 / n_real),
+                scores.new_full((n_models, n_rows - n_real, 1), 1.0 / (n_rows - n_real)),
+            ], dim=1)  # fmt: skip
+            self._score_gradient_key = key
+        return self._score_gradient_value
 
     @torch.no_grad()
     def copy_to(self, member: int, mlp: MLP) -> None:

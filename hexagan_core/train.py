@@ -124,6 +124,7 @@ class Draws:
     keep: torch.Tensor | None  # (K, batch_rows, d): 1 = observed entry stays visible to E
     latent: torch.Tensor  # (K, n_latent, noise_dim)
     layout: Layout
+    directions: torch.Tensor | None = None  # (K, D_MI rows, P, d): random signs (projections)
 
     def of(self, kind: str) -> Rows:
         """All rows of one step kind ('d_mi', 'e_g_mi', 'd_cg', 'g_cg', 'c')."""
@@ -226,7 +227,8 @@ class _Trainer:
         """Every random draw of one iteration; model k's come from its own generator."""
         c, layout, d = self.config, self.layout, self.d
         n_labelled = layout.n_labelled_rows
-        picks, fills, keeps, latents = [], [], [], []
+        picks, fills, keeps, latents, directions = [], [], [], [], []
+        n_projections, n_critic_rows = c.penalty_projections, layout.rows["d_mi"][1]
         for k, generator in enumerate(self.generators):
             picks.append(torch.cat([
                 self._pick(self.labelled_pool[k], n_labelled, generator),
@@ -238,6 +240,10 @@ class _Trainer:
                                         device=self.device))  # fmt: skip
             latents.append(torch.rand((layout.n_latent, self.noise_dim), generator=generator,
                                       device=self.device))  # fmt: skip
+            if n_projections:
+                signs = torch.randint(0, 2, (n_critic_rows, n_projections, d), generator=generator,
+                                      device=self.device)  # fmt: skip
+                directions.append(2.0 * signs.to(self.x_all.dtype) - 1.0)
         rows = torch.stack(picks)[:, self.row_order]
         index = (self.model_index, rows)
         drawn = Rows(
@@ -248,7 +254,8 @@ class _Trainer:
             c.noise_scale * torch.stack(fills),
         )
         keep = (torch.stack(keeps) >= c.recon_drop_rate).to(drawn.m.dtype) if keeps else None
-        return Draws(drawn, keep, torch.stack(latents), layout)
+        return Draws(drawn, keep, torch.stack(latents), layout,
+                     torch.stack(directions) if directions else None)  # fmt: skip
 
     def _pick(self, pool: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
         """n rows of `pool`, drawn with replacement."""
@@ -341,13 +348,20 @@ class _Trainer:
         for i in range(steps):
             part = slice(i * size, (i + 1) * size)
             batch = rows.batch(i, size)
-            record = self.step_d_mi(x_hat[:, part], y_in[:, part], batch, penalty_only)
+            directions = None if draws.directions is None else draws.directions[:, part]
+            record = self.step_d_mi(x_hat[:, part], y_in[:, part], batch, penalty_only, directions)
         return record
 
-    def step_d_mi(self, x_hat, y_in, batch: Rows, penalty_only: bool = False):
+    def step_d_mi(self, x_hat, y_in, batch: Rows, penalty_only=False, directions=None):
         c, d = self.config, self.d
         jacobian = None
-        if self.needs_penalty:
+        if directions is not None:  # unbiased estimate of L_GP^MI from random projections
+            scores, projected = self.nets["d_mi"].forward_with_projected_jacobian(
+                x_hat, y_in, directions=directions
+            )
+            sq_norms = projected[..., :d].pow(2).mean(dim=2)
+            loss_gp_mi = losses.zero_centred_penalty(sq_norms, batch.m)
+        elif self.needs_penalty:
             scores, jacobian = self.nets["d_mi"].forward_with_input_jacobian(x_hat, y_in)
         else:
             scores = self.nets["d_mi"](x_hat, y_in)
@@ -357,7 +371,8 @@ class _Trainer:
             if self.semi_supervised
             else self.zero()
         )
-        loss_gp_mi = self.penalty(jacobian, batch.m)
+        if directions is None:
+            loss_gp_mi = self.penalty(jacobian, batch.m)
         if penalty_only:  # official warm-up: the critic only learns to be smooth
             self.update("d_mi", c.lambda1 * loss_gp_mi)
         else:

@@ -302,3 +302,60 @@ def test_per_feature_grad_sq_norms_of_a_linear_critic_are_its_row_norms():
     x = torch.rand(4, 2, dtype=torch.float64, requires_grad=True)
     norms = per_feature_grad_sq_norms(x @ weight.T + 1.0, x)
     torch.testing.assert_close(norms, torch.tensor([[5.0, 9.0, 0.5]] * 4, dtype=torch.float64))
+
+
+# --- the random-projection estimate of L_GP^MI ----------------------------------------------------
+
+
+def test_projected_penalty_is_unbiased_in_value_and_gradient():
+    """The mean of many projected estimates approaches the exact L_GP^MI and its gradient within
+    a few standard errors (random signs: E[v v^T] = I makes each estimate unbiased)."""
+    torch.manual_seed(0)
+    d, k, batch, draws = 6, 2, 5, 4000
+    critic = StackedMLP([_random_critic(d + k, [7, 4], d + 1, seed=5)])
+    generator = torch.Generator().manual_seed(6)
+    x = torch.rand(1, batch, d, generator=generator, dtype=torch.float64)
+    y = torch.eye(k, dtype=torch.float64)[torch.arange(batch) % k][None]
+    mask = (torch.rand(1, batch, d, generator=generator) > 0.3).double()
+
+    def flat_grad(value):
+        return critic.flat_gradient(value.sum())
+
+    exact = losses.zero_centred_penalty(
+        critic.forward_with_input_jacobian(x, y)[1][..., :d, :].pow(2).sum(-1), mask
+    )
+    exact_grad = flat_grad(exact)
+    signs = torch.randint(0, 2, (draws, batch, 1, d), generator=generator).double() * 2 - 1
+    values, grads = [], []
+    for v in signs:
+        projected = critic.forward_with_projected_jacobian(x, y, directions=v[None])[1]
+        value = losses.zero_centred_penalty(projected[..., :d].pow(2).mean(2), mask)
+        values.append(value.detach())
+        grads.append(flat_grad(value))
+    values, grads = torch.cat(values), torch.stack(grads)
+    assert values.std() > 0.05 * exact.abs().item()  # a real estimate, not the exact value
+    stderr = values.std() / draws**0.5
+    assert abs(values.mean() - exact[0]) < 4 * stderr
+    grad_stderr = grads.std(dim=0) / draws**0.5
+    moving = exact_grad.abs() > 1e-6
+    z = (grads.mean(dim=0) - exact_grad)[moving] / (grad_stderr[moving] + 1e-12)
+    assert z.abs().max() < 5  # every moving weight's gradient, within 5 standard errors
+
+
+def test_projected_penalty_over_every_sign_pattern_is_the_exact_penalty():
+    """Averaged over all 2^d sign vectors (the whole distribution), the estimate is exact."""
+    d, k, batch = 5, 2, 4
+    critic = StackedMLP([_random_critic(d + k, [6, 4], d + 1, seed=7)])
+    generator = torch.Generator().manual_seed(8)
+    x = torch.rand(1, batch, d, generator=generator, dtype=torch.float64)
+    y = torch.eye(k, dtype=torch.float64)[torch.arange(batch) % k][None]
+    mask = (torch.rand(1, batch, d, generator=generator) > 0.3).double()
+    patterns = torch.cartesian_prod(*[torch.tensor([-1.0, 1.0], dtype=torch.float64)] * d)
+    directions = patterns.expand(1, batch, -1, -1)  # every row gets all 32 patterns
+    projected = critic.forward_with_projected_jacobian(x, y, directions=directions)[1]
+    estimate = losses.zero_centred_penalty(projected[..., :d].pow(2).mean(2), mask)
+    exact = losses.zero_centred_penalty(
+        critic.forward_with_input_jacobian(x, y)[1][..., :d, :].pow(2).sum(-1), mask
+    )
+    assert exact.item() > 1e-3
+    torch.testing.assert_close(estimate, exact, rtol=1e-12, atol=1e-14)

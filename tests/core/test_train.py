@@ -42,6 +42,7 @@ TINY = {"iterations": 3, "batch_size": 8, "eval_every": 1}
         {"label_adversarial": "straight_through"},
         {"label_adversarial": "rounded"},
         {"recon_drop_rate": 0.3},
+        {"penalty_projections": 2},
         {"adversarial_weight": 0.0},
         {"classifier_balance": "none"},
         {"update_order": "official", "pretrain_iterations": 2, "lr_decay": 0.99},
