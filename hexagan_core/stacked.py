@@ -16,6 +16,7 @@ operations instead of a loop over its small layers. Gradients are taken with
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -27,6 +28,15 @@ from hexagan_core.networks import MLP
 __all__ = ["StackedMLP", "SingleNetwork", "FlatOptimizer", "stack_network"]
 
 _ACTIVATIONS = {nn.ReLU: torch.relu, nn.Sigmoid: torch.sigmoid}
+
+
+@dataclass
+class Tape:
+    """What a forward pass of a `StackedMLP` keeps for its closed-form backward pass."""
+
+    layer_inputs: list[torch.Tensor]  # the input of each linear layer
+    masks: list[torch.Tensor]  # each hidden layer's ReLU derivative (boolean)
+    output: torch.Tensor
 
 
 class _FlatNetwork:
@@ -105,6 +115,49 @@ class StackedMLP(_FlatNetwork):
             h = self.activation(h)
         return h, masks
 
+    def forward_taped(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, Tape]:
+        """Outputs (K, B, out) and what `backward_taped` needs (no autograd graph)."""
+        h = torch.cat(inputs, dim=-1) if len(inputs) > 1 else inputs[0]
+        tape = Tape([h], [], h)
+        last = len(self.weights) - 1
+        for i, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
+            h = torch.baddbmm(bias, h, weight.transpose(1, 2))
+            if i < last:
+                h = torch.relu(h)
+                tape.masks.append(h > 0)  # boolean: products with it promote to h's dtype
+                tape.layer_inputs.append(h)
+        if self.activation is not None:
+            h = self.activation(h)
+        tape.output = h
+        return h, tape
+
+    def backward_taped(
+        self,
+        tape: Tape,
+        grad_output: torch.Tensor,
+        weight_grad: torch.Tensor | None = None,
+        input_grad: bool = True,
+    ) -> torch.Tensor | None:
+        """Backpropagate d loss / d output through the taped pass: add d loss / d weights into
+        `weight_grad` (a buffer laid out like `flat`) when given, and return d loss / d input
+        (of the inputs concatenated) when `input_grad`."""
+        grad = grad_output
+        if self.activation is torch.sigmoid:
+            grad = grad * tape.output * (1 - tape.output)
+        elif self.activation is torch.relu:
+            grad = grad * (tape.output > 0)
+        views = self._views(weight_grad) if weight_grad is not None else None
+        for i in reversed(range(len(self.weights))):
+            if views is not None:
+                views[0][i].baddbmm_(grad.transpose(1, 2), tape.layer_inputs[i])
+                views[1][i].add_(grad.sum(1, keepdim=True))
+            if i == 0 and not input_grad:
+                return None
+            grad = torch.bmm(grad, self.weights[i])
+            if i:
+                grad = grad * tape.masks[i - 1]
+        return grad
+
     def forward_with_input_jacobian(self, *inputs: torch.Tensor):
         """Outputs (K, B, out) and each row's Jacobian d out / d inputs[0], (K, B, out, n_0).
 
@@ -175,17 +228,9 @@ class StackedMLP(_FlatNetwork):
         n_CG x n_critic times per iteration, and on small networks each call's overhead
         dominates.
         """
-        weights, biases = self.weights, self.biases
-        # forward, keeping each layer's input and ReLU mask
-        layer_inputs, masks = [inputs], []
-        h = inputs
-        for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
-            h = torch.baddbmm(b, h, w.transpose(1, 2))
-            if i < len(weights) - 1:
-                h = torch.relu(h)
-                masks.append(h > 0)  # boolean: products with it promote to h's dtype
-                layer_inputs.append(h)
-        scores = h  # (K, R, 1)
+        weights = self.weights
+        scores, tape = self.forward_taped(inputs)  # (K, R, 1)
+        masks = tape.masks
         loss_critic = scores[:, n_real:].mean((1, 2)) - scores[:, :n_real].mean((1, 2))
         # Jacobian rows of the real rows, from the output: u_{L-1} = W_L D_{L-1}, then
         # u_{l-1} = (u_l W_l) D_{l-1}, and J = u_1 W_1[:, :n_penalised].
@@ -206,7 +251,7 @@ class StackedMLP(_FlatNetwork):
             grad_jacobian = jacobian * (2.0 * weight * scale)
 
         grad = torch.zeros_like(self.flat)
-        grad_weights, grad_biases = self._views(grad)
+        grad_weights, _ = self._views(grad)
         # penalty path, back along the same chain
         grad_weights[0][..., :n_penalised].copy_(torch.bmm(rows[-1].transpose(1, 2), grad_jacobian))
         grad_row = torch.bmm(grad_jacobian, first.transpose(1, 2))
@@ -216,12 +261,8 @@ class StackedMLP(_FlatNetwork):
             grad_row = torch.bmm(grad_pre, w.transpose(1, 2))
         grad_weights[-1].copy_((grad_row * real_masks[-1]).sum(1, keepdim=True))
         if adversarial:
-            grad_h = self._score_gradient(scores, n_real)
-            for i in reversed(range(len(weights))):
-                grad_weights[i].baddbmm_(grad_h.transpose(1, 2), layer_inputs[i])
-                grad_biases[i].add_(grad_h.sum(1, keepdim=True))
-                if i:
-                    grad_h = torch.bmm(grad_h, weights[i]) * masks[i - 1]
+            score_gradient = self._score_gradient(scores, n_real)
+            self.backward_taped(tape, score_gradient, weight_grad=grad, input_grad=False)
         return grad, loss_critic, loss_gp
 
     def _score_gradient(self, scores: torch.Tensor, n_real: int) -> torch.Tensor:
