@@ -87,6 +87,9 @@ class StackedMLP(_FlatNetwork):
             self.biases.append(bias.requires_grad_(True))
         self.params = [p for pair in zip(self.weights, self.biases, strict=True) for p in pair]
         self._shapes = shapes
+        # The hand-written gradients are written here, through views made once.
+        self.grad = torch.zeros_like(self.flat)
+        self.grad_weights, self.grad_biases = self._views(self.grad)
 
     def _views(self, flat: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """Weight and bias views of a buffer laid out like `flat` (e.g. a gradient)."""
@@ -132,25 +135,21 @@ class StackedMLP(_FlatNetwork):
         return h, tape
 
     def backward_taped(
-        self,
-        tape: Tape,
-        grad_output: torch.Tensor,
-        weight_grad: torch.Tensor | None = None,
+        self, tape: Tape, grad_output: torch.Tensor, weight_grads: bool = False,
         input_grad: bool = True,
-    ) -> torch.Tensor | None:
-        """Backpropagate d loss / d output through the taped pass: add d loss / d weights into
-        `weight_grad` (a buffer laid out like `flat`) when given, and return d loss / d input
-        (of the inputs concatenated) when `input_grad`."""
+    ) -> torch.Tensor | None:  # fmt: skip
+        """Backpropagate d loss / d output through the taped pass. With `weight_grads`, write
+        d loss / d weights into `self.grad` (overwriting it); with `input_grad`, return
+        d loss / d input (of the inputs concatenated)."""
         grad = grad_output
         if self.activation is torch.sigmoid:
             grad = grad * tape.output * (1 - tape.output)
         elif self.activation is torch.relu:
             grad = grad * (tape.output > 0)
-        views = self._views(weight_grad) if weight_grad is not None else None
         for i in reversed(range(len(self.weights))):
-            if views is not None:
-                views[0][i].baddbmm_(grad.transpose(1, 2), tape.layer_inputs[i])
-                views[1][i].add_(grad.sum(1, keepdim=True))
+            if weight_grads:
+                torch.bmm(grad.transpose(1, 2), tape.layer_inputs[i], out=self.grad_weights[i])
+                torch.sum(grad, 1, keepdim=True, out=self.grad_biases[i])
             if i == 0 and not input_grad:
                 return None
             grad = torch.bmm(grad, self.weights[i])
@@ -223,10 +222,10 @@ class StackedMLP(_FlatNetwork):
         Loss = [E_fake D - E_real D] (if `adversarial`) + weight * L_GP, where L_GP is the mean
         (or sum) over real rows of ||d D / d inputs[:n_penalised]||^2 ('zero_centred') or of
         (||.|| - 1)^2 ('wgan_gp'). Returns (flat gradient, Wasserstein loss, L_GP), each loss
-        (K,). The same numbers as autograd on `critic_loss + weight * hidden_penalty` with the
-        closed-form Jacobian (tested), at about a third of the calls: D_CG is updated
-        n_CG x n_critic times per iteration, and on small networks each call's overhead
-        dominates.
+        (K,); the gradient is `self.grad`, overwritten by the next call. The same numbers as
+        autograd on `critic_loss + weight * hidden_penalty` with the closed-form Jacobian
+        (tested), at about a third of the calls: D_CG is updated n_CG x n_critic times per
+        iteration, and on small networks each call's overhead dominates.
         """
         weights = self.weights
         scores, tape = self.forward_taped(inputs)  # (K, R, 1)
@@ -250,20 +249,21 @@ class StackedMLP(_FlatNetwork):
             loss_gp = sq_norms.sum(-1) * scale
             grad_jacobian = jacobian * (2.0 * weight * scale)
 
-        grad = torch.zeros_like(self.flat)
-        grad_weights, _ = self._views(grad)
-        # penalty path, back along the same chain
-        grad_weights[0][..., :n_penalised].copy_(torch.bmm(rows[-1].transpose(1, 2), grad_jacobian))
+        # Adversarial path first (it writes every entry), then the penalty's, accumulated.
+        if adversarial:
+            score_gradient = self._score_gradient(scores, n_real)
+            self.backward_taped(tape, score_gradient, weight_grads=True, input_grad=False)
+        else:
+            self.grad.zero_()
+        grad_weights = self.grad_weights
+        grad_weights[0][..., :n_penalised].baddbmm_(rows[-1].transpose(1, 2), grad_jacobian)
         grad_row = torch.bmm(grad_jacobian, first.transpose(1, 2))
         for i, (w, m) in enumerate(zip(weights[1:-1], real_masks[:-1], strict=True), start=1):
             grad_pre = grad_row * m
-            grad_weights[i].copy_(torch.bmm(rows[-1 - i].transpose(1, 2), grad_pre))
+            grad_weights[i].baddbmm_(rows[-1 - i].transpose(1, 2), grad_pre)
             grad_row = torch.bmm(grad_pre, w.transpose(1, 2))
-        grad_weights[-1].copy_((grad_row * real_masks[-1]).sum(1, keepdim=True))
-        if adversarial:
-            score_gradient = self._score_gradient(scores, n_real)
-            self.backward_taped(tape, score_gradient, weight_grad=grad, input_grad=False)
-        return grad, loss_critic, loss_gp
+        grad_weights[-1].add_((grad_row * real_masks[-1]).sum(1, keepdim=True))
+        return self.grad, loss_critic, loss_gp
 
     def _score_gradient(self, scores: torch.Tensor, n_real: int) -> torch.Tensor:
         """d L_DCG / d score: -1/n_real on real rows, +1/n_fake on fake ones (kept per shape)."""

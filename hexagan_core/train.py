@@ -508,9 +508,8 @@ class _Trainer:
         grad_h_c = nets["g_mi"].backward_taped(tape_g_mi, grad_x_c)
         grad_critic = nets["d_cg"].backward_taped(tape_d_cg, grad_scores_cg)
         grad_h_c = grad_h_c + grad_critic[..., : h_c.shape[-1]]
-        grad = torch.zeros_like(nets["g_cg"].flat)
-        nets["g_cg"].backward_taped(tape_g_cg, grad_h_c, weight_grad=grad, input_grad=False)
-        self.step_optimizer("g_cg", grad)
+        nets["g_cg"].backward_taped(tape_g_cg, grad_h_c, weight_grads=True, input_grad=False)
+        self.step_optimizer("g_cg", nets["g_cg"].grad)
         return {"g_cg": loss_g_cg, "g_mi_c": loss_g_mi_c, "ce_c": loss_ce_c}
 
     # --- (3) semi-supervised classification -----------------------------------------------
