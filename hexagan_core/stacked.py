@@ -211,6 +211,50 @@ class StackedMLP(_FlatNetwork):
                 )
         return h, tangent.view(n_models, batch, n_projections, -1)
 
+    def input_jacobian_taped(self, *inputs: torch.Tensor, n_rows: int):
+        """Outputs (K, B, out), the Jacobian of the first `n_rows` outputs with respect to
+        inputs[0] in column layout (K, n_rows, B, n_0), and the tape and partial products that
+        `input_jacobian_backward` needs. The product runs from the input (D_MI: d + 1 outputs
+        of d inputs): C_1 = D_1 W_1[:, :n_0], C_l = D_l W_l C_{l-1}, J = W_L[:n_rows] C_{L-1}.
+        """
+        scores, tape = self.forward_taped(*inputs)
+        n_models, batch, _ = scores.shape
+        n_0 = inputs[0].shape[-1]
+        columns = [self.weights[0][:, :, None, :n_0] * self._column_mask(tape, 0)]
+        for i, weight in enumerate(self.weights[1:-1], start=1):
+            product = torch.bmm(weight, columns[-1].reshape(n_models, columns[-1].shape[1], -1))
+            columns.append(product.view(n_models, -1, batch, n_0) * self._column_mask(tape, i))
+        last = self.weights[-1][:, :n_rows]
+        jacobian = torch.bmm(last, columns[-1].reshape(n_models, columns[-1].shape[1], -1))
+        return scores, jacobian.view(n_models, n_rows, batch, n_0), tape, columns
+
+    @staticmethod
+    def _column_mask(tape: Tape, layer: int) -> torch.Tensor:
+        """Hidden layer `layer`'s ReLU derivative as (K, width, B, 1), for column products."""
+        return tape.masks[layer].transpose(1, 2)[..., None]
+
+    @torch.no_grad()
+    def input_jacobian_backward(
+        self, tape: Tape, columns: list[torch.Tensor], grad_jacobian: torch.Tensor
+    ) -> None:
+        """Add d loss / d weights of a loss on `input_jacobian_taped`'s Jacobian into
+        `self.grad`, given d loss / d J in the same (K, n_rows, B, n_0) layout."""
+        n_models, n_rows, batch, n_0 = grad_jacobian.shape
+        grad_j = grad_jacobian.reshape(n_models, n_rows, batch * n_0)
+        flat_columns = columns[-1].reshape(n_models, columns[-1].shape[1], -1)
+        self.grad_weights[-1][:, :n_rows].baddbmm_(grad_j, flat_columns.transpose(1, 2))
+        grad_columns = torch.bmm(self.weights[-1][:, :n_rows].transpose(1, 2), grad_j)
+        for i in range(len(self.weights) - 2, 0, -1):  # C_i = D_i W_i C_{i-1}
+            width = columns[i].shape[1]
+            grad_pre = grad_columns.view(n_models, width, batch, n_0) * self._column_mask(tape, i)
+            grad_pre = grad_pre.reshape(n_models, width, batch * n_0)
+            previous = columns[i - 1].reshape(n_models, columns[i - 1].shape[1], -1)
+            self.grad_weights[i].baddbmm_(grad_pre, previous.transpose(1, 2))
+            grad_columns = torch.bmm(self.weights[i].transpose(1, 2), grad_pre)
+        width = columns[0].shape[1]  # C_1 = D_1 W_1[:, :n_0], the same W_1 for every row
+        grad_first = grad_columns.view(n_models, width, batch, n_0) * self._column_mask(tape, 0)
+        self.grad_weights[0][..., :n_0].add_(grad_first.sum(dim=2))
+
     @torch.no_grad()
     def wasserstein_critic_gradient(
         self, inputs: torch.Tensor, n_real: int, n_penalised: int, weight: float,

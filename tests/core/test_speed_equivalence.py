@@ -25,7 +25,7 @@ from hexagan_core.train import _Trainer, fit, fit_ensemble
 ITERATIONS = 3
 # Tolerances per dtype: float64 (torch's default dtype switched), where the two paths must agree
 # to rounding over whole iterations, and float32 (what training runs in; see _run_both).
-TOLERANCES = {torch.float32: (1e-3, 1e-5), torch.float64: (1e-9, 1e-11)}
+TOLERANCES = {torch.float32: (1e-2, 1e-3), torch.float64: (1e-9, 1e-11)}
 ENGINE_STEPS = ("step_d_mi", "step_e_g_mi", "step_d_cg", "step_g_cg", "step_c")
 
 
@@ -198,12 +198,12 @@ def test_models_trained_together_equal_models_trained_alone(dtype):
     configs = [config.replace(seed=s) for s in (0, 1, 2)]
     xs = [x_a, x_b, x_a]
     together = fit_ensemble(configs, xs, [y] * 3, device="cpu")
-    rtol, atol = TOLERANCES[dtype]
+    rtol, atol = {torch.float32: (1e-3, 1e-4), torch.float64: (1e-8, 1e-10)}[dtype]
     for member, cfg, x in zip(together, configs, xs, strict=True):
         alone = fit(cfg, x, y, device="cpu")
         for (key, a), (_, b) in zip(member.networks.state_dict().items(),
                                     alone.networks.state_dict().items(), strict=True):  # fmt: skip
-            torch.testing.assert_close(a, b, rtol=rtol * 10, atol=atol * 10, msg=key)
+            torch.testing.assert_close(a, b, rtol=rtol, atol=atol, msg=key)
         for got, want in zip(member.history, alone.history, strict=True):
             assert got["losses"] == pytest.approx(want["losses"], rel=1e-3, abs=1e-5)
     first, second = (m.networks.state_dict() for m in together[:2])
@@ -359,8 +359,8 @@ def test_projected_penalty_over_every_sign_pattern_is_the_exact_penalty():
 
 
 @pytest.mark.parametrize("adversarial_loss", ["hexagan", "gain"])
-def test_closed_form_generator_and_critic_updates_equal_autograd(adversarial_loss):
-    """The hand-written D_CG and G_CG gradients against the engine's own autograd path."""
+def test_closed_form_updates_equal_autograd(adversarial_loss):
+    """The hand-written D_MI, D_CG and G_CG gradients against the engine's own autograd path."""
     torch.set_default_dtype(torch.float64)
     try:
         x, y = _toy()
