@@ -22,9 +22,16 @@ from hexagan_core.config import HexaGANConfig, preset
 from hexagan_core.model import HexaGANModel, resolve_device
 from hexagan_core.persist import Pipeline
 from hexagan_core.protocol import Experiment, Split, prepare
-from hexagan_core.train import Callback, Validation, fit
+from hexagan_core.train import Callback, Validation, can_train_together, fit_ensemble
 
-__all__ = ["RunOptions", "RunResult", "load_dataset", "run_experiment", "training_config"]
+__all__ = [
+    "RunOptions",
+    "RunResult",
+    "load_dataset",
+    "run_experiment",
+    "run_experiments",
+    "training_config",
+]
 
 
 @dataclass
@@ -155,53 +162,112 @@ def run_experiment(
     pause_event: threading.Event | None = None,
 ) -> RunResult:
     """Run HexaGAN and the requested baselines under one protocol; see RunOptions."""
-    started = time.perf_counter()
-    dataset = load_dataset(options.data, options.label, options.max_rows, options.seed)
-    experiment = prepare(
-        dataset,
-        missing_rate=options.missing_rate,
-        mechanism=options.mechanism,
-        label_missing_rate=options.label_missing_rate,
-        imbalance_ratio=options.imbalance_ratio,
-        seed=options.seed,
-    )
-    preset_name, config = training_config(options)
-    device = str(resolve_device(options.device))
-    val = experiment.val
+    (result,) = run_experiments(
+        [options], progress=progress, callback=callback, stop_event=stop_event,
+        pause_event=pause_event,
+    )  # fmt: skip
+    return result
 
-    bar = _progress_bar(config.iterations) if progress else None
+
+def run_experiments(
+    runs: list[RunOptions],
+    *,
+    progress: bool = False,
+    callback: Callback | None = None,
+    stop_event: threading.Event | None = None,
+    pause_event: threading.Event | None = None,
+) -> list[RunResult]:
+    """`run_experiment` for several seeds of one setting (RunOptions equal but for `seed`).
+
+    Each run gets its own data, split and masks, exactly as alone; HexaGAN's models train
+    together as one batched program (`fit_ensemble`) when their training matrices agree in
+    shape and labelled rows, which costs little more than one model on small networks; each
+    model equals the one `run_experiment` would train, to floating-point rounding. Its
+    `seconds` is then the shared training time divided by the number of runs. The callback
+    gets each model's reports (with `member` when there are several).
+    """
+    if not runs:
+        raise ValueError("runs must hold at least one RunOptions.")
+    shared = {**vars(runs[0]), "seed": None}
+    if any({**vars(o), "seed": None} != shared for o in runs[1:]):
+        raise ValueError("run_experiments takes RunOptions that differ only in `seed`.")
+    started = time.perf_counter()
+    options = runs[0]
+    experiments = []
+    for run in runs:
+        dataset = load_dataset(run.data, run.label, run.max_rows, run.seed)
+        experiments.append(prepare(
+            dataset, missing_rate=run.missing_rate, mechanism=run.mechanism,
+            label_missing_rate=run.label_missing_rate, imbalance_ratio=run.imbalance_ratio,
+            seed=run.seed,
+        ))  # fmt: skip
+    preset_name, _ = training_config(options)
+    configs = [training_config(run)[1] for run in runs]
+    device = str(resolve_device(options.device))
+    select_best = config_selection(experiments[0], options.select_on)
+
+    bar = _progress_bar(configs[0].iterations) if progress else None
 
     def report_progress(record: dict[str, Any]) -> None:
-        if bar is not None:
+        if bar is not None and record.get("member", 0) == 0:
             bar.update(record["iteration"] - bar.n)
             shown = {k: f"{record[k]:.4f}" for k in ("val_rmse", "val_f1") if k in record}
             bar.set_postfix(shown, refresh=False)
         if callback is not None:
             callback(record)
 
-    start = time.perf_counter()
-    model = fit(
-        config,
-        experiment.train.x_input,
-        experiment.train.y_input,
-        validation=Validation(val.x_input, val.x_true, val.removed, val.y_true),
-        callback=report_progress,
-        stop_event=stop_event,
-        pause_event=pause_event,
-        device=device,
-        select_best=config_selection(experiment, options.select_on),
+    indices = list(range(len(runs)))
+    together = can_train_together(
+        [e.train.x_input for e in experiments], [e.train.y_input for e in experiments]
     )
-    seconds = time.perf_counter() - start
+    groups = [indices] if together else [[i] for i in indices]
+    models: list[HexaGANModel] = []
+    seconds: list[float] = []
+    for group in groups:
+        start = time.perf_counter()
+        members = [experiments[i] for i in group]
+        models += fit_ensemble(
+            [configs[i] for i in group],
+            [e.train.x_input for e in members],
+            [e.train.y_input for e in members],
+            validations=[Validation(e.val.x_input, e.val.x_true, e.val.removed, e.val.y_true)
+                         for e in members],  # fmt: skip
+            callback=report_progress,
+            stop_event=stop_event,
+            pause_event=pause_event,
+            device=device,
+            select_best=select_best,
+        )
+        seconds += [(time.perf_counter() - start) / len(group)] * len(group)
     if bar is not None:
         bar.close()
-    test = experiment.test
-    proba = model.predict_proba(test.x_input, seed=options.seed) if model.n_classes else None
-    results = {"hexagan": _scores(test, model.impute(test.x_input, seed=options.seed), proba)}
-    results["hexagan"]["seconds"] = seconds
-    # One BLAS thread: sklearn's imputers run small matrices, and spinning BLAS threads on busy
-    # cores made MICE 20x slower on breast (15 s vs 0.7 s, 2 cores).
     # A stopped run returns at once with what HexaGAN learned so far: no baselines.
     stopped = stop_event is not None and stop_event.is_set()
+    return [
+        _score_run(run, experiment, model, train_seconds, preset_name, device, stopped, started)
+        for run, experiment, model, train_seconds in zip(
+            runs, experiments, models, seconds, strict=True
+        )
+    ]
+
+
+def _score_run(
+    options: RunOptions,
+    experiment: Experiment,
+    model: HexaGANModel,
+    train_seconds: float,
+    preset_name: str,
+    device: str,
+    stopped: bool,
+    started: float,
+) -> RunResult:
+    """Score HexaGAN and fit and score the baselines on one run's test split; the report."""
+    test, val, dataset = experiment.test, experiment.val, experiment.dataset
+    proba = model.predict_proba(test.x_input, seed=options.seed) if model.n_classes else None
+    results = {"hexagan": _scores(test, model.impute(test.x_input, seed=options.seed), proba)}
+    results["hexagan"]["seconds"] = train_seconds
+    # One BLAS thread: sklearn's imputers run small matrices, and spinning BLAS threads on busy
+    # cores made MICE 20x slower on breast (15 s vs 0.7 s, 2 cores).
     with threadpool_limits(limits=1):
         for name in [] if stopped else options.baselines:
             results[name] = _baseline_scores(name, experiment, options.seed, device)
@@ -229,7 +295,7 @@ def run_experiment(
             "test": len(test.rows),
         },
         "notes": list(dataset.notes) + (["stopped early: baselines skipped"] if stopped else []),
-        "config": config.to_dict(),
+        "config": model.config.to_dict(),
         "results": results,
     }
     return RunResult(experiment, model, report)

@@ -35,7 +35,7 @@ from hexagan_core.experiment import load_dataset
 from hexagan_core.masks import MECHANISMS
 from hexagan_core.model import resolve_device
 from hexagan_core.protocol import Experiment, prepare
-from hexagan_core.train import Validation, fit_ensemble
+from hexagan_core.train import Validation, can_train_together, fit_ensemble
 
 __all__ = [
     "METHODS",
@@ -242,7 +242,8 @@ def _hexagan_rows(
     small networks that costs little more than one model. Each row's `seconds` is then the
     shared training time divided by the number of rates.
     """
-    groups = [experiments] if _trainable_together(experiments) else [[e] for e in experiments]
+    xs, ys = [e.train.x_input for e in experiments], [e.train.y_input for e in experiments]
+    groups = [experiments] if can_train_together(xs, ys) else [[e] for e in experiments]
     out = []
     for group in groups:
         start = time.perf_counter()
@@ -268,13 +269,6 @@ def _hexagan_rows(
 
 def _is_set(event: threading.Event | None) -> bool:
     return event is not None and event.is_set()
-
-
-def _trainable_together(experiments: list[Experiment]) -> bool:
-    shapes = {e.train.x_input.shape for e in experiments}
-    labelled = {None if e.train.y_input is None else int((e.train.y_input >= 0).sum())
-                for e in experiments}  # fmt: skip
-    return len(shapes) == 1 and len(labelled) == 1
 
 
 def _baseline_row(method: str, experiment: Experiment, options: StudyOptions, seed: int):

@@ -39,7 +39,7 @@ from hexagan_core.model import HexaGANModel, resolve_device
 from hexagan_core.networks import HexaGANNetworks, build_networks
 from hexagan_core.stacked import FlatOptimizer, StackedMLP, stack_network
 
-__all__ = ["fit", "fit_ensemble", "Validation", "Rows", "Draws"]
+__all__ = ["fit", "fit_ensemble", "can_train_together", "Validation", "Rows", "Draws"]
 
 Callback = Callable[[dict[str, Any]], None]
 
@@ -710,6 +710,14 @@ def fit(
         pause_event=pause_event, device=device, select_best=select_best,
     )  # fmt: skip
     return model
+
+
+def can_train_together(xs: list[np.ndarray], ys: list[np.ndarray | None]) -> bool:
+    """Whether `fit_ensemble` accepts these data: one matrix shape, and the same numbers of
+    labelled and unlabelled rows (or no labels at all)."""
+    if len({np.shape(x) for x in xs}) > 1 or len({y is None for y in ys}) > 1:
+        return False
+    return len({None if y is None else int((np.asarray(y) >= 0).sum()) for y in ys}) == 1
 
 
 def fit_ensemble(

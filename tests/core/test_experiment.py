@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from hexagan_core.experiment import RunOptions, load_dataset, run_experiment
+from hexagan_core.experiment import RunOptions, load_dataset, run_experiment, run_experiments
 
 
 @pytest.fixture(scope="module")
@@ -54,3 +54,28 @@ def test_networks_can_be_selected_on_validation_f1():
 def test_bad_selection_criterion_is_refused():
     with pytest.raises(ValueError, match="select_on must be one of"):
         run_experiment(RunOptions(data="breast", iterations=1, select_on="val_auc"))
+
+
+def test_seeds_run_together_give_each_seed_its_own_run():
+    """run_experiments trains the seeds' HexaGANs as one program; each run's test scores and
+    report match run_experiment's for that seed (to float32 rounding)."""
+    runs = [RunOptions(data="breast", missing_rate=0.2, seed=s, iterations=100, device="cpu",
+                       baselines=["mean"]) for s in (0, 1)]  # fmt: skip
+    together = run_experiments(runs)
+    for options, result in zip(runs, together, strict=True):
+        alone = run_experiment(options).report
+        report = result.report
+        assert report["seed"] == options.seed and report["split_rows"] == alone["split_rows"]
+        assert report["selected_iteration"] == alone["selected_iteration"]
+        for method in ("hexagan", "mean"):
+            assert report["results"][method]["rmse"] == pytest.approx(
+                alone["results"][method]["rmse"], rel=1e-3
+            )
+    assert together[0].report["results"]["hexagan"]["rmse"] != pytest.approx(
+        together[1].report["results"]["hexagan"]["rmse"], rel=1e-6
+    )  # different seeds, different splits and models
+
+
+def test_runs_that_differ_in_more_than_the_seed_are_refused():
+    with pytest.raises(ValueError, match="differ only in `seed`"):
+        run_experiments([RunOptions(data="breast", seed=0), RunOptions(data="wine", seed=1)])
