@@ -37,7 +37,7 @@ class HexaGANConfig:
     """Hyperparameters of HexaGAN training (Algorithm 1 of the supplement)."""
 
     # --- schedule ---------------------------------------------------------------------------
-    iterations: int = 3000
+    iterations: int = 10000
     """Outer iterations of Algorithm 1 (each: n_critic D_MI steps, E, G_MI, n_CG rounds, C)."""
     batch_size: int = 64
     """Labelled rows per minibatch; unlabelled rows are added in proportion (at most as many)."""
@@ -238,6 +238,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # as in Table 3 and section 2.2. Learning rates and the fill noise are not given there: we
     # use the official code's.
     "paper": {
+        "iterations": 3000,
         "n_critic": 5,
         "n_cg": 10,
         "lr": 2e-4,
@@ -251,6 +252,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # The official TF code's deviations (NOTES.md section 3): one critic step after the
     # generators, two-layer d/2 networks, decayed learning rates, GP-only warm-up, rounded labels.
     "official": {
+        "iterations": 3000,
         "n_critic": 1,
         "n_cg": 10,
         "update_order": "official",

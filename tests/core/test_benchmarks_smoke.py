@@ -1,4 +1,4 @@
-"""benchmarks/speed.py runs end to end on a tiny budget (--quick) and writes its numbers."""
+"""benchmarks/speed.py and training_length.py run end to end on a tiny budget (--quick)."""
 
 import json
 import subprocess
@@ -34,6 +34,7 @@ def test_speed_benchmark_quick_writes_positive_numbers(tmp_path):
         for key in ("reference_peak_mib", "engine_peak_mib"):
             assert row[key] >= 0, (name, key)
         assert len(row["engine_ms_all"]) == row["repeats"] >= 2
+        assert row["projected_ms"] > 0 and row["projections"] == 4
 
     quality = numbers["time_to_quality"]
     assert quality["cap_s"] <= 20
@@ -44,3 +45,22 @@ def test_speed_benchmark_quick_writes_positive_numbers(tmp_path):
         assert quality["best_val_rmse"] <= quality["knn_val_rmse"]
     else:
         assert quality["seconds"] is None and quality["best_val_rmse"] > quality["knn_val_rmse"]
+
+    ensemble = numbers["ensemble"]
+    assert ensemble["n_models"] == 8
+    for preset_name in ("paper", "default"):
+        row = ensemble[preset_name]
+        assert row["one_ms"] > 0 and row["together_ms"] > 0
+        assert row["ratio"] == row["together_ms"] / row["one_ms"]
+
+
+def test_training_length_quick_reads_validation_only():
+    sys.path.insert(0, str(REPO))
+    from benchmarks import training_length
+
+    out = training_length.main(["--quick"])
+    best = out["breast"]
+    assert set(best) == {100, 200} and all(len(v) == 2 for v in best.values())
+    # a longer window can only find a lower (or equal) best validation RMSE
+    assert all(b <= a for a, b in zip(best[100], best[200], strict=True))
+    assert all(0 < v < 1 for v in best[200])
