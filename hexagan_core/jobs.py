@@ -144,6 +144,8 @@ class JobManager:
     ----------
     max_history : int, default=10_000
         Reports (or study rows) kept per job; the oldest are dropped beyond it.
+    max_finished : int, default=32
+        Ended jobs kept (with their results); beyond it the longest-ended are forgotten.
     gpu_slots : int, default=None
         GPU jobs that may run at once. None shares the process-wide single slot with every other
         manager (what the dashboard wants); an int gives this manager slots of its own (tests).
@@ -157,15 +159,17 @@ class JobManager:
         self,
         max_history: int = 10_000,
         *,
+        max_finished: int = 32,
         gpu_slots: int | None = None,
         resolve_device: Callable[[str], str] | None = None,
     ) -> None:
-        if not isinstance(max_history, int) or isinstance(max_history, bool) or max_history < 1:
-            raise ValueError(
-                f"The 'max_history' parameter of JobManager must be an int >= 1. "
-                f"Got {max_history!r} instead."
-            )
-        self.max_history = max_history
+        for name, value in (("max_history", max_history), ("max_finished", max_finished)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(
+                    f"The '{name}' parameter of JobManager must be an int >= 1. "
+                    f"Got {value!r} instead."
+                )
+        self.max_history, self.max_finished = max_history, max_finished
         self._slots = _PROCESS_GPU_SLOTS if gpu_slots is None else GpuSlots(gpu_slots)
         self._resolve = resolve_device or _default_resolve
         self._jobs: dict[str, _Job] = {}
@@ -328,6 +332,16 @@ class JobManager:
             job.state, job.error, job.result = state, error, result
             job.ended = time.monotonic()
             job.pause_event.clear()
+        self._evict_finished()
+
+    def _evict_finished(self) -> None:
+        """Forget the longest-ended jobs beyond `max_finished`: a dashboard that runs for days
+        (a classroom's) must not keep every model and dataset it ever trained."""
+        with self._lock:
+            ended = [j for j in self._jobs.values() if j.ended is not None]
+        ended.sort(key=lambda j: j.ended)
+        for job in ended[: max(0, len(ended) - self.max_finished)]:
+            self.forget(job.job_id)
 
     def _on_report(self, job: _Job, report: dict[str, Any]) -> None:
         """train.fit's callback: keep a copy of the report, update the progress."""

@@ -232,6 +232,27 @@ def test_max_history_keeps_the_latest_reports():
         JobManager(max_history=0)
 
 
+def test_only_the_latest_finished_jobs_are_kept():
+    """Beyond max_finished, the longest-ended jobs are forgotten (their ids become unknown)."""
+    manager = JobManager(max_finished=2, gpu_slots=1)
+    ids = []
+    for _ in range(3):
+        ids.append(manager.start_training(RunOptions(data="/no/such/file.csv", device="cpu")))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # wait until it has ended (or been evicted)
+            try:
+                if manager.snapshot(ids[-1]).done:
+                    break
+            except KeyError:
+                break
+            time.sleep(0.02)
+    with pytest.raises(KeyError):
+        manager.snapshot(ids[0])
+    assert all(manager.snapshot(job_id).status == "failed" for job_id in ids[1:])
+    with pytest.raises(ValueError, match="'max_finished' parameter of JobManager"):
+        JobManager(max_finished=0)
+
+
 def test_services_never_import_streamlit():
     code = (
         "import sys; import hexagan_core.jobs, hexagan_core.study, hexagan_core.embed, "
