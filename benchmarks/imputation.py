@@ -2,7 +2,8 @@
 
     python benchmarks/imputation.py [--datasets breast wine credit madelon] [--seeds 0 1 2 3 4]
         [--methods mean zero knn mice missforest gain] [--iterations N | NAME=N ...]
-        [--max-rows 5000] [--device cpu] [--out DIR] [--name imputation] [--note TEXT]
+        [--set FIELD=VALUE ...] [--max-rows 5000] [--device cpu] [--out DIR]
+        [--name imputation] [--note TEXT]
         [--resume] [--render] [--quick]
 
 For each dataset and seed, one `hexagan_core.experiment.run_experiment` call loads the data,
@@ -71,6 +72,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=[],
         help="HexaGAN iterations: N for every dataset, NAME=N for one",
     )
+    parser.add_argument(
+        "--set",
+        nargs="+",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="HexaGANConfig fields to override (e.g. penalty_projections=4), for every dataset",
+    )
     parser.add_argument("--max-rows", type=int, default=5000)
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "mps", "auto"))
     parser.add_argument("--out", type=Path, default=common.RESULTS_DIR)
@@ -96,7 +104,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.iterations = args.iterations or ["100"]
     args.name = args.name or ("imputation_quick" if args.quick else "imputation")
     args.iterations = common.parse_iterations(args.iterations, args.datasets, DATASETS)
+    args.overrides = parse_overrides(args.set, parser)
     return args
+
+
+def parse_overrides(items: list[str], parser: argparse.ArgumentParser) -> dict[str, Any]:
+    """FIELD=VALUE pairs as HexaGANConfig overrides, each value typed like the field's default
+    (a bad field or value is a usage error: one line, exit status 2)."""
+    from hexagan_core.config import HexaGANConfig
+
+    defaults = HexaGANConfig().to_dict()
+    overrides: dict[str, Any] = {}
+    for item in items:
+        field, _, text = item.partition("=")
+        if field not in defaults or not text:
+            parser.error(f"--set expects FIELD=VALUE with a HexaGANConfig field; got {item!r}")
+        try:
+            overrides[field] = type(defaults[field])(text)
+            HexaGANConfig(**{**defaults, **overrides}).validate()
+        except ValueError as error:
+            parser.error(f"--set {item}: {error}")
+    return overrides
 
 
 # --- running ------------------------------------------------------------------------------------
@@ -115,6 +143,7 @@ def run_one(dataset: str, seed: int, args: argparse.Namespace) -> dict[str, Any]
         device=args.device,
         max_rows=args.max_rows,
         iterations=args.iterations[dataset],
+        config_overrides=dict(args.overrides),
     )
     common.seed_everything(seed)
     with common.Stopwatch() as watch:
@@ -141,6 +170,7 @@ def plan_key(dataset: str, args: argparse.Namespace) -> dict[str, Any]:
     """What must match for --resume to reuse a run."""
     return {
         "iterations": args.iterations[dataset],
+        "overrides": args.overrides,
         "methods": sorted(args.methods),
         "max_rows": args.max_rows,
         "device": args.device,
