@@ -577,11 +577,12 @@ def score_imputers(
     device: str,
     *,
     gain_iterations: int | None = None,
+    units: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> dict[str, dict[str, float]]:
     """Fit each imputer on the experiment's training rows; score it on the removed test cells.
 
-    {name: {"rmse", "rmse_row", "mae", "seconds"}}; `gain_iterations` overrides GAIN's (smoke
-    tests only).
+    {name: {"rmse", "rmse_row", "mae", "seconds"}}, in min-max space or, with `units`, after
+    mapping truth and imputation through it; `gain_iterations` overrides GAIN's (smoke tests).
     """
     from threadpoolctl import threadpool_limits
 
@@ -596,7 +597,10 @@ def score_imputers(
         with threadpool_limits(limits=1), Stopwatch() as watch:
             imputer = make_imputer(name, seed=seed, device=device, **params).fit(train.x_input)
             imputed = imputer.transform(test.x_input)
-        scores[name] = metrics.imputation_scores(test.x_true, imputed, test.removed)
+        to_units = units or (lambda x: x)
+        scores[name] = metrics.imputation_scores(
+            to_units(test.x_true), to_units(imputed), test.removed
+        )
         scores[name]["seconds"] = watch.seconds
     return scores
 

@@ -198,7 +198,9 @@ def test_mnist_quick_writes_table_6_and_its_figures(tmp_path):
     assert run["config"]["architecture"] == "mnist"
     assert set(run["results"]) == {"hexagan", "mean"}
     for method, scores in run["results"].items():
-        assert 0 < scores["rmse"] < 1 and 0 <= scores["accuracy"] <= 1, method
+        # Intensities lie in [0, 1]; the min-max space of a 300-image sample can exceed 1.
+        assert 0 < scores["rmse_pixels"] < 1 and scores["rmse"] > 0, method
+        assert 0 <= scores["accuracy"] <= 1, method
     labelled = run["train_labelled_counts"]
     assert len(labelled) == 10 and min(labelled) < max(labelled)  # one digit made rare
     assert run["results"]["hexagan"]["iterations"] == 4
