@@ -1,43 +1,45 @@
 """Table 2: classification with 20 % missing features, 50 % missing labels, natural imbalance.
 
     python benchmarks/classification.py [--datasets breast wine credit] [--seeds 0 1 2 3 4]
-        [--pipelines mean mice+smote gain+smote+self_training ...] [--ablations no_cg no_label_adv]
-        [--iterations N | NAME=N ...] [--max-rows 5000] [--device cpu] [--out DIR]
-        [--name classification] [--note TEXT] [--resume] [--render] [--quick]
+        [--pipelines mean mice+smote gain+smote+self_training ...]
+        [--ablations no_adv no_cg no_label_adv] [--iterations N | NAME=N ...] [--max-rows 5000]
+        [--device cpu] [--out DIR] [--name classification] [--note TEXT] [--resume] [--render]
+        [--quick]
 
 For each dataset and seed, `hexagan_core.experiment.run_experiment` prepares the data (stratified
 65/15/20 split, 20 % of the observed cells removed MCAR, 50 % of the training labels hidden, the
-classes left as they are) and trains HexaGAN (preset 'default'). Its networks, C included, are
-the ones with the best validation RMSE: `run_experiment` selects on the validation imputation
-RMSE whenever cells were removed, never on the test split. Each ablation is another
-`run_experiment` call with `RunOptions.config_overrides` and the same seed, hence the same
-split, masks and hidden labels (checked). Each baseline pipeline is a
-`hexagan_core.baselines.ClassificationPipeline` fitted on that same experiment's training rows
-(features with NaN, labels with -1 = hidden) and scored on its test rows.
+classes left as they are) and trains HexaGAN (preset 'default'). This is a classification table,
+so its networks, C included, are the ones with the best validation F1 of the minority class
+(`RunOptions.select_on='val_f1'`, evaluated every 50 iterations), never chosen on the test split.
+Each ablation is another `run_experiment` call with `RunOptions.config_overrides`, the same
+selection and the same seed, hence the same split, masks and hidden labels (checked). Each
+baseline pipeline is a `hexagan_core.baselines.ClassificationPipeline` fitted on that same
+experiment's training rows (features with NaN, labels with -1 = hidden) and scored on its test
+rows.
 
 A pipeline is written IMPUTER[+smote][+self_training]: the imputer (one of IMPUTERS) fitted on all
 training rows, SMOTE on the labelled rows, then an MLP shaped like HexaGAN's C, trained on the
 labelled rows or, with self_training, wrapped in scikit-learn's SelfTrainingClassifier (threshold
 0.8) over the unlabelled rows too.
 
-Ablations (`RunOptions.config_overrides`):
-- no_cg: n_cg = 0. G_CG and D_CG are never trained; C's balancing rows are still drawn, from the
-  untrained G_CG through G_MI (train.py, step_c), so this is "balancing with an untrained
-  generator", not "no balancing".
+Ablations (`RunOptions.config_overrides`, one change each):
+- no_adv: adversarial_weight = 0. E and G_MI learn from L_recon alone ("without D_MI's
+  adversarial loss"); D_MI is still trained, as the label critic behind L_C.
+- no_cg: n_cg = 0 and classifier_balance = 'none'. G_CG and D_CG are never trained and C trains
+  on the labelled rows alone, without synthetic balancing rows ("without G_CG/D_CG").
 - no_label_adv: alpha4 = 0. C drops the label-adversarial term L_C; D_MI still trains its label
   output.
-- "without D_MI's adversarial loss" has no switch in HexaGANConfig and is not run (see the
-  table's "Not run" section).
 
 Results go to DIR/NAME.json and DIR/NAME.md after every run; `--resume`, `--render` and `--note`
 work as in `imputation.py`.
 
 Reported: minority-class F1 (binary datasets), ROC-AUC, accuracy and the test imputation RMSE,
 mean ± sample SD over seeds; for HexaGAN against each method the Wilcoxon rank-sum p-value and
-Cohen's d on the per-seed F1s, and on how many seeds HexaGAN's F1 is higher.
+Cohen's d on the per-seed F1s, and on how many seeds HexaGAN's F1 is higher; the iterations run
+and the validation-selected iteration of every HexaGAN variant.
 
---quick (the CI smoke test): breast, seed 0, 100 iterations, two pipelines and the two ablations;
-written under the name 'classification_quick' unless --name is given.
+--quick (the CI smoke test): breast, seed 0, 100 iterations, two pipelines and the three
+ablations; written under the name 'classification_quick' unless --name is given.
 """
 
 from __future__ import annotations
@@ -71,22 +73,17 @@ PIPELINES = (
     "gain+smote+self_training",
 )
 ABLATIONS: dict[str, dict[str, Any]] = {
-    "no_cg": {"n_cg": 0},
+    "no_adv": {"adversarial_weight": 0.0},
+    "no_cg": {"n_cg": 0, "classifier_balance": "none"},
     "no_label_adv": {"alpha4": 0.0},
 }
 ABLATION_LABELS = {
-    "no_cg": "HexaGAN w/o G_CG/D_CG training (n_cg = 0; C still balanced by untrained G_CG)",
+    "no_adv": "HexaGAN w/o D_MI's adversarial loss (adversarial_weight = 0)",
+    "no_cg": "HexaGAN w/o G_CG/D_CG (n_cg = 0, C on labelled rows only)",
     "no_label_adv": "HexaGAN w/o label-adversarial term (alpha4 = 0)",
 }
-NOT_RUN = {
-    "HexaGAN w/o D_MI's adversarial loss": (
-        "HexaGANConfig has no switch for it. E and G_MI always minimise L_GMI + alpha1 * L_recon "
-        "with L_GMI at a fixed weight of 1 (train.py, step_e_g_mi), and D_MI is also the label "
-        "critic that trains C; lambda1 = 0 only drops its penalty and adversarial_loss='gain' "
-        "swaps in GAIN's loss. Needed in hexagan_core/config.py: a weight for L_GMI in the E/G_MI "
-        "updates (0 = no adversarial imputation loss), or an adversarial_loss option 'none'."
-    ),
-}
+# A classification table: select on the validation F1 (Table 1 selects on RMSE).
+SELECT_ON = "val_f1"
 METRICS = ("f1", "roc_auc", "accuracy", "rmse")
 NAMES = {"mean": "mean", "knn": "kNN", "mice": "MICE", "missforest": "MissForest-style",
          "gain": "GAIN", "zero": "zero"}  # fmt: skip
@@ -166,6 +163,7 @@ def _options(dataset: str, seed: int, args: argparse.Namespace, overrides: dict[
         max_rows=args.max_rows,
         iterations=args.iterations[dataset],
         config_overrides=dict(overrides),
+        select_on=SELECT_ON,
     )
 
 
@@ -258,6 +256,7 @@ def plan_key(dataset: str, args: argparse.Namespace) -> dict[str, Any]:
         "ablations": sorted(args.ablations),
         "max_rows": args.max_rows,
         "device": args.device,
+        "select_on": SELECT_ON,
     }
 
 
@@ -285,9 +284,8 @@ def summarise(runs: list[dict[str, Any]], methods: list[str]) -> dict[str, Any]:
         }
         for m in ("hexagan", *ABLATIONS):
             if m in per_method:
-                per_method[m]["selected_iteration"] = [
-                    r["results"][m]["selected_iteration"] for r in mine
-                ]
+                for key in ("selected_iteration", "iterations"):
+                    per_method[m][key] = [r["results"][m][key] for r in mine]
         hexagan_f1 = per_method["hexagan"]["f1"]
         tests = {}
         for m in methods[1:]:
@@ -332,11 +330,15 @@ def markdown(header: dict[str, Any], summary: dict[str, Any], skipped: dict[str,
         "65/15/20 split, 20 % of the observed feature cells removed completely at random, 50 % "
         "of the training labels hidden (validation and test labels kept), classes at their "
         "natural imbalance. HexaGAN (preset `default`) keeps the networks, classifier C "
-        "included, with the best validation imputation RMSE (evaluated every 50 iterations; "
-        "`run_experiment` selects on RMSE whenever cells were removed); nothing is selected on "
-        "the test split. Ablations rerun HexaGAN with one config change on the same split, "
-        "masks and hidden labels. Baselines: `ClassificationPipeline` (imputer fitted on all "
-        "training rows, optional SMOTE on the labelled rows, an MLP of the same widths as C "
+        "included, with the best validation F1 of the minority class (evaluated every 50 "
+        "iterations; `RunOptions.select_on='val_f1'`); nothing is selected on the test split. "
+        "Ablations rerun HexaGAN with one config change, the same selection, the same split, "
+        "masks and hidden labels: w/o D_MI's adversarial loss = `adversarial_weight` 0 (E and "
+        "G_MI learn from L_recon alone); w/o G_CG/D_CG = `n_cg` 0 and `classifier_balance` "
+        "'none' (no conditional generation, C trained on the labelled rows without synthetic "
+        "balancing); w/o label-adversarial term = `alpha4` 0. Baselines: "
+        "`ClassificationPipeline` (imputer fitted on all training rows, optional SMOTE on the "
+        "labelled rows, an MLP of the same widths as C "
         "trained on the labelled rows, optionally self-training over the unlabelled rows), "
         "fitted on the same training rows and scored on the same test rows. F1: of the "
         "minority class; ROC-AUC: of the minority class; RMSE: the method's imputation of the "
@@ -399,7 +401,12 @@ def markdown(header: dict[str, Any], summary: dict[str, Any], skipped: dict[str,
     for dataset, s in summary.items():
         split = s["split_rows"]
         counts = ", ".join(f"{c} {n}" for c, n in zip(s["classes"], s["class_counts"], strict=True))
-        selected = s["per_method"]["hexagan"]["selected_iteration"]
+        selected = "; ".join(
+            f"{'HexaGAN' if m == 'hexagan' else m}: "
+            + ", ".join(map(str, s["per_method"][m]["selected_iteration"]))
+            for m in ("hexagan", *ABLATIONS)
+            if m in s["per_method"]
+        )
         parts += [
             f"## {dataset}",
             "",
@@ -407,8 +414,9 @@ def markdown(header: dict[str, Any], summary: dict[str, Any], skipped: dict[str,
             f"{s['features']} features; train/validation/test rows "
             f"{split['train']}/{split['val']}/{split['test']}; labelled/unlabelled training rows "
             f"{s['train_labelled'][0]}/{s['train_unlabelled'][0]}; seeds "
-            f"{', '.join(map(str, s['seeds']))}. HexaGAN selected on validation RMSE at "
-            f"iterations: {', '.join(map(str, selected))}.",
+            f"{', '.join(map(str, s['seeds']))}. Iterations run per HexaGAN variant: "
+            f"{', '.join(map(str, s['per_method']['hexagan']['iterations']))}; selected on "
+            f"validation F1 at iterations ({selected}).",
             "",
         ]
         parts += [f"- note: {note}" for note in s["notes"]] + ([""] if s["notes"] else [])
@@ -424,10 +432,10 @@ def markdown(header: dict[str, Any], summary: dict[str, Any], skipped: dict[str,
                 )
             rows.append(row)
         parts += [common.markdown_table(columns, rows), ""]
-    parts += ["## Not run", ""]
-    parts += [f"- {name}: {reason}" for name, reason in NOT_RUN.items()]
-    parts += [f"- {dataset}: {reason}" for dataset, reason in skipped.items()]
-    parts.append("")
+    if skipped:
+        parts += ["## Not run", ""]
+        parts += [f"- {dataset}: {reason}" for dataset, reason in skipped.items()]
+        parts.append("")
     return "\n".join(parts)
 
 
@@ -439,7 +447,6 @@ def write(args, header, runs, skipped) -> None:
     payload = {
         "header": header,
         "skipped": skipped,
-        "not_run": NOT_RUN,
         "summary": summary,
         "runs": runs,
     }
@@ -472,6 +479,7 @@ def main(argv: list[str] | None = None) -> int:
         imbalance="natural (no subsampling)",
         methods=method_names(args),
         ablation_overrides={name: ABLATIONS[name] for name in args.ablations},
+        select_on=SELECT_ON,
         max_rows=args.max_rows,
         quick=args.quick,
         notes=[

@@ -1,4 +1,5 @@
-"""Shared plumbing of the quality benchmarks (`imputation.py`, `classification.py`).
+"""Shared plumbing of the quality benchmarks (Tables 1-7: `imputation.py`, `classification.py`,
+`missing_rate.py`, `learning_curves.py`, `sensitivity.py`, `mnist.py`, `training_cost.py`).
 
 - `limit_threads`: one torch thread and one BLAS thread (on a busy 2-core box, two spinning
   threads made an iteration up to 100x slower; see README, "Measured").
@@ -8,10 +9,19 @@
 - `mean_std`, `markdown_table`: mean ± std over seeds with 4 decimals, best per column in bold.
 - `run_header`, `header_markdown`: the command, machine, device, versions and date of a run.
 - `dump_json`: JSON with NaN and infinities written as null.
+- `run_table` (datasets x seeds) and `run_sweep` (settings x seeds, seed-major): run, print,
+  rewrite the files after every run, resume; `base_parser` holds the sweeps' shared options.
+- `hexagan_record`, `validation_curve`: HexaGAN's scores, cost (iterations run and selected,
+  seconds to the selected iteration) and validation curve from a `RunResult`.
+- `score_imputers`: baselines fitted on an experiment's training rows, scored on its test cells.
+- `compare`, `bold_row_best`, `summarise_cells`: HexaGAN against a method per seed; tables with
+  methods as columns.
+- `pyplot`, `save_figure`: matplotlib on the Agg backend, PNGs under benchmarks/results.
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as _dt
 import json
 import math
@@ -153,6 +163,46 @@ def _mean_of(value: Any) -> float:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     return math.nan
+
+
+def bold_row_best(
+    row: dict[str, Any], keys: Sequence[str], best: str = "min", digits: int = 4
+) -> dict[str, Any]:
+    """A copy of `row` with the cells under `keys` written out, the best mean among them bold.
+
+    For tables whose methods are columns (one row per setting): "best" is compared within the
+    row, at the printed precision, every tied cell bold.
+    """
+    if best not in ("min", "max"):
+        raise ValueError(f"best must be 'min' or 'max'. Got {best!r}.")
+    means = {k: _mean_of(row.get(k)) for k in keys}
+    finite = [m for m in means.values() if math.isfinite(m)]
+    out = dict(row)
+    target = None if not finite else (min(finite) if best == "min" else max(finite))
+    for k in keys:
+        text = _format_cell(row.get(k), digits)
+        tied = target is not None and math.isfinite(means[k])
+        if tied and f"{means[k]:.{digits}f}" == f"{target:.{digits}f}":
+            text = f"**{text}**"
+        out[k] = text
+    return out
+
+
+def compare(
+    mine: Sequence[float], other: Sequence[float], *, lower_is_better: bool
+) -> dict[str, Any]:
+    """HexaGAN's per-seed values against a method's (same seeds, same order).
+
+    {"p_rank_sum", "cohens_d" (None with fewer than 2 seeds), "wins": "k/n" seeds on which
+    `mine` is better}.
+    """
+    enough = len(mine) >= 2 and len(other) >= 2
+    better = sum((a < b) if lower_is_better else (a > b) for a, b in zip(mine, other, strict=True))
+    return {
+        "p_rank_sum": wilcoxon_rank_sum(mine, other) if enough else None,
+        "cohens_d": cohens_d(mine, other) if enough else None,
+        "wins": f"{better}/{len(mine)}",
+    }
 
 
 def markdown_table(columns: Sequence[Column], rows: Sequence[dict[str, Any]]) -> str:
@@ -371,15 +421,21 @@ def run_grid(
             on_update(runs, skipped, None)
             continue
         for seed in seeds:
-            done = [
-                r
-                for r in previous
-                if r["dataset"] == dataset and r["seed"] == seed and r.get("plan") == plan(dataset)
-            ]
-            result = dict(done[0], resumed=True) if done else run(dataset, seed)
+            done = find_previous(previous, plan(dataset), dataset=dataset, seed=seed)
+            result = done if done is not None else run(dataset, seed)
             runs.append(result)
             on_update(runs, skipped, result)
     return runs, skipped
+
+
+def find_previous(
+    previous: Sequence[dict[str, Any]], plan: Any, **key: Any
+) -> dict[str, Any] | None:
+    """A copy of the stored run whose `key` fields and plan match, marked "resumed", or None."""
+    for stored in previous:
+        if stored.get("plan") == plan and all(stored.get(k) == v for k, v in key.items()):
+            return dict(stored, resumed=True)
+    return None
 
 
 def rerender(path: Path, write: Callable[[dict[str, Any], list, dict[str, str]], None]) -> None:
@@ -400,20 +456,7 @@ def run_table(
 ) -> int:
     """Run every (dataset, seed) of a table, printing `describe(run)` and rewriting the files
     after each one, so an interrupted table keeps what it finished."""
-
-    def report(runs: list[dict], skipped: dict[str, str], last: dict | None) -> None:
-        if last is None:
-            dataset, reason = list(skipped.items())[-1]
-            print(f"{dataset}: skipped ({reason})", flush=True)
-        else:
-            resumed = " (resumed)" if last.get("resumed") else ""
-            print(
-                f"{last['dataset']} seed {last['seed']}: {describe(last)}; "
-                f"{last['wall_s']:.0f} s{resumed}",
-                flush=True,
-            )
-        write(args, header, runs, skipped)
-
+    report = _progress_reporter(args, header, describe, write, key="dataset")
     runs, skipped = run_grid(
         args.datasets,
         args.seeds,
@@ -423,8 +466,210 @@ def run_table(
         previous=load_previous(args.out / f"{args.name}.json", args.resume),
         on_update=report,
     )
+    return _finish(args, header, started, runs, skipped, write)
+
+
+def _finish(
+    args: Any,
+    header: dict[str, Any],
+    started: float,
+    runs: list[dict[str, Any]],
+    skipped: dict[str, str],
+    write: Callable[[Any, dict[str, Any], list, dict[str, str]], None],
+) -> int:
+    """Stamp the header (resumed runs, finish date, wall time) and write the table once more."""
     header["resumed_runs"] = sum(1 for r in runs if r.get("resumed"))
     finish_header(header, started)
     write(args, header, runs, skipped)
     print(f"wrote {args.out / args.name}.json and .md in {header['wall_s']:.0f} s")
     return 0
+
+
+def _progress_reporter(
+    args: Any,
+    header: dict[str, Any],
+    describe: Callable[[dict[str, Any]], str],
+    write: Callable[[Any, dict[str, Any], list, dict[str, str]], None],
+    *,
+    key: str,
+) -> Callable[[list[dict], dict[str, str], dict | None], None]:
+    """Print one line per finished (or skipped) run and rewrite the table's files."""
+
+    def report(runs: list[dict], skipped: dict[str, str], last: dict | None) -> None:
+        if last is None:
+            name, reason = list(skipped.items())[-1]
+            print(f"{name}: skipped ({reason})", flush=True)
+        else:
+            resumed = " (resumed)" if last.get("resumed") else ""
+            print(
+                f"{last[key]} seed {last['seed']}: {describe(last)}; "
+                f"{last['wall_s']:.0f} s{resumed}",
+                flush=True,
+            )
+        write(args, header, runs, skipped)
+
+    return report
+
+
+# --- sweeps: one dataset, many settings (missing rates, variants, hyperparameters) -------------
+
+
+def base_parser(
+    description: str, *, seeds: Sequence[int] = (0, 1, 2, 3, 4)
+) -> argparse.ArgumentParser:
+    """The options every sweep script shares: seeds, device, output files, resume, render, quick."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--seeds", nargs="+", type=int, default=list(seeds))
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "mps", "auto"))
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--name", default=None, help="file stem (default: the script's table)")
+    parser.add_argument("--resume", action="store_true", help="reuse finished runs of the plan")
+    parser.add_argument("--note", action="append", default=[], help="a line for the header")
+    parser.add_argument(
+        "--render", action="store_true", help="only rewrite DIR/NAME.md from DIR/NAME.json"
+    )
+    parser.add_argument("--quick", action="store_true", help="the CI smoke test: tiny budget")
+    return parser
+
+
+def run_sweep(
+    args: Any,
+    header: dict[str, Any],
+    started: float,
+    *,
+    cells: Sequence[str],
+    plan: Callable[[str], Any],
+    run: Callable[[str, int], dict[str, Any]],
+    describe: Callable[[dict[str, Any]], str],
+    write: Callable[[Any, dict[str, Any], list, dict[str, str]], None],
+) -> int:
+    """Run every (cell, seed) of a sweep, seed-major, rewriting the files after each run.
+
+    Seed-major (all cells of seed 0, then seed 1, ...) so that an interrupted sweep has every
+    setting on the same seeds. `run(cell, seed)` returns a dict with "cell", "seed", "plan"
+    (= `plan(cell)`) and "wall_s"; `--resume` reuses a stored run with the same plan.
+    """
+    report = _progress_reporter(args, header, describe, write, key="cell")
+    previous = load_previous(args.out / f"{args.name}.json", args.resume)
+    runs: list[dict[str, Any]] = []
+    for seed in args.seeds:
+        for cell in cells:
+            done = find_previous(previous, plan(cell), cell=cell, seed=seed)
+            runs.append(done if done is not None else run(cell, seed))
+            report(runs, {}, runs[-1])
+    return _finish(args, header, started, runs, {}, write)
+
+
+def render_or_none(args: Any, write: Callable[[Any, dict[str, Any], list, dict], None]) -> bool:
+    """With --render, rewrite NAME.md (and figures) from NAME.json and say so; else False."""
+    if not args.render:
+        return False
+    path = args.out / f"{args.name}.json"
+    rerender(path, lambda header, runs, skipped: write(args, header, runs, skipped))
+    print(f"rewrote {path.with_suffix('.md')} from {path}")
+    return True
+
+
+def score_imputers(
+    experiment: Any,
+    names: Sequence[str],
+    seed: int,
+    device: str,
+    *,
+    gain_iterations: int | None = None,
+    units: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> dict[str, dict[str, float]]:
+    """Fit each imputer on the experiment's training rows; score it on the removed test cells.
+
+    {name: {"rmse", "rmse_row", "mae", "seconds"}}, in min-max space or, with `units`, after
+    mapping truth and imputation through it; `gain_iterations` overrides GAIN's (smoke tests).
+    """
+    from threadpoolctl import threadpool_limits
+
+    from hexagan_core import metrics
+    from hexagan_core.baselines import make_imputer
+
+    train, test = experiment.train, experiment.test
+    scores: dict[str, dict[str, float]] = {}
+    for name in names:
+        params = {"iterations": gain_iterations} if name == "gain" and gain_iterations else {}
+        seed_everything(seed)
+        with threadpool_limits(limits=1), Stopwatch() as watch:
+            imputer = make_imputer(name, seed=seed, device=device, **params).fit(train.x_input)
+            imputed = imputer.transform(test.x_input)
+        to_units = units or (lambda x: x)
+        scores[name] = metrics.imputation_scores(
+            to_units(test.x_true), to_units(imputed), test.removed
+        )
+        scores[name]["seconds"] = watch.seconds
+    return scores
+
+
+# --- HexaGAN's cost and curves from a run ------------------------------------------------------
+
+
+def hexagan_record(result: Any) -> dict[str, Any]:
+    """HexaGAN's test scores and training cost from an `experiment.RunResult`.
+
+    Cost: training seconds, iterations run, the validation-selected iteration and the training
+    seconds at which that iteration was reached (from `model.history`).
+    """
+    report = result.report
+    selected = report["selected_iteration"]
+    reached = [r["seconds"] for r in result.model.history if r["iteration"] == selected]
+    return {
+        **report["results"]["hexagan"],
+        "iterations": report["iterations"],
+        "selected_iteration": selected,
+        "seconds_to_selected": reached[0] if reached else None,
+    }
+
+
+def validation_curve(history: Sequence[dict[str, Any]], key: str = "val_rmse") -> dict[str, list]:
+    """{"iteration": [...], key: [...]} from a model's history (validation reports only)."""
+    kept = [r for r in history if key in r]
+    return {"iteration": [r["iteration"] for r in kept], key: [float(r[key]) for r in kept]}
+
+
+def summarise_cells(
+    runs: Sequence[dict[str, Any]],
+    cells: Sequence[str],
+    methods: Sequence[str],
+    metrics: Sequence[str],
+) -> dict[str, dict[str, dict[str, list]]]:
+    """{cell: {method: {metric: per-seed values, seed order}}} over the finished runs."""
+    summary: dict[str, dict[str, dict[str, list]]] = {}
+    for cell in cells:
+        mine = sorted((r for r in runs if r["cell"] == cell), key=lambda r: r["seed"])
+        if not mine:
+            continue
+        summary[cell] = {
+            method: {key: [r["results"][method].get(key) for r in mine] for key in metrics}
+            for method in methods
+            if all(method in r["results"] for r in mine)
+        }
+        for values in summary[cell].values():
+            values["seeds"] = [r["seed"] for r in mine]
+    return summary
+
+
+# --- figures -----------------------------------------------------------------------------------
+
+
+def pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend (files only: no display on a server or in CI)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig: Any, path: str | Path) -> Path:
+    """Save `fig` as a PNG at `path` and close it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    pyplot().close(fig)
+    return path
