@@ -468,7 +468,8 @@ def main(argv: list[str] | None = None) -> int:
         device=args.device,
         seeds=args.seeds,
         iterations={
-            d: ("preset default (3000)" if n is None else n) for d, n in args.iterations.items()
+            d: (common.default_iterations_label() if n is None else n)
+            for d, n in args.iterations.items()
         },
         argv=None if argv is None else ["benchmarks/classification.py", *argv],
     )

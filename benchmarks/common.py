@@ -47,6 +47,13 @@ RESULTS_DIR = REPO / "benchmarks" / "results"
 # --- threads and seeds -------------------------------------------------------------------------
 
 
+def default_iterations_label() -> str:
+    """How a header names HexaGAN's length when no --iterations is given."""
+    from hexagan_core.config import preset
+
+    return f"preset default ({preset('default').iterations})"
+
+
 def limit_threads() -> None:
     """One torch thread and one BLAS/OpenMP thread for the rest of the process."""
     import torch

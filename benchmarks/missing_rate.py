@@ -219,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     header = common.run_header(
         device=args.device,
         seeds=args.seeds,
-        iterations=args.iterations or "preset default (3000)",
+        iterations=args.iterations or common.default_iterations_label(),
         argv=None if argv is None else ["benchmarks/missing_rate.py", *argv],
     )
     header.update(
