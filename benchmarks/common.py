@@ -54,6 +54,21 @@ def default_iterations_label() -> str:
     return f"preset default ({preset('default').iterations})"
 
 
+def start_sweep(args: Any, script: str, argv: list[str] | None) -> tuple[float, dict[str, Any]]:
+    """The clock and header of a sweep script's run; exits with the reason (one line) when
+    its dataset cannot be loaded. `args` has dataset, max_rows, device, seeds, iterations."""
+    reason = check_available(args.dataset, args.max_rows)
+    if reason is not None:
+        raise SystemExit(f"{args.dataset}: {reason}")
+    header = run_header(
+        device=args.device,
+        seeds=args.seeds,
+        iterations=args.iterations or default_iterations_label(),
+        argv=None if argv is None else [f"benchmarks/{script}", *argv],
+    )
+    return time.perf_counter(), header
+
+
 def limit_threads() -> None:
     """One torch thread and one BLAS/OpenMP thread for the rest of the process."""
     import torch

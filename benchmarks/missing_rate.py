@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -212,16 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if common.render_or_none(args, write):
         return 0
-    reason = common.check_available(args.dataset, args.max_rows)
-    if reason is not None:
-        raise SystemExit(f"{args.dataset}: {reason}")
-    started = time.perf_counter()
-    header = common.run_header(
-        device=args.device,
-        seeds=args.seeds,
-        iterations=args.iterations or common.default_iterations_label(),
-        argv=None if argv is None else ["benchmarks/missing_rate.py", *argv],
-    )
+    started, header = common.start_sweep(args, "missing_rate.py", argv)
     header.update(
         dataset=args.dataset,
         rates=args.rates,

@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -287,17 +286,8 @@ def main(argv: list[str] | None = None) -> int:
         grid = read_supplement_grid(args.supplement)
     except (OSError, ValueError) as error:
         raise SystemExit(f"--supplement: {error}") from error
-    reason = common.check_available(args.dataset, args.max_rows)
-    if reason is not None:
-        raise SystemExit(f"{args.dataset}: {reason}")
+    started, header = common.start_sweep(args, "sensitivity.py", argv)
     cells = cells_of(grid, args.params)
-    started = time.perf_counter()
-    header = common.run_header(
-        device=args.device,
-        seeds=args.seeds,
-        iterations=args.iterations or common.default_iterations_label(),
-        argv=None if argv is None else ["benchmarks/sensitivity.py", *argv],
-    )
     header.update(
         dataset=args.dataset,
         params=args.params,
