@@ -102,36 +102,29 @@ class StackedMLP(_FlatNetwork):
         return weights, biases
 
     def __call__(self, *inputs: torch.Tensor) -> torch.Tensor:
-        return self._forward(*inputs)[0]
-
-    def _forward(self, *inputs: torch.Tensor, keep_masks: bool = False):
-        h = torch.cat(inputs, dim=-1) if len(inputs) > 1 else inputs[0]
-        masks = []
-        last = len(self.weights) - 1
-        for i, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
-            h = torch.baddbmm(bias, h, weight.transpose(1, 2))
-            if i < last:
-                if keep_masks:
-                    masks.append((h > 0).to(h.dtype))
-                h = torch.relu(h)
-        if self.activation is not None:
-            h = self.activation(h)
-        return h, masks
+        return self._run(inputs, taped=False)[0]
 
     def forward_taped(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, Tape]:
         """Outputs (K, B, out) and what `backward_taped` needs (no autograd graph)."""
+        return self._run(inputs, taped=True)
+
+    def _run(self, inputs: tuple[torch.Tensor, ...], taped: bool):
+        """The layers; with `taped`, each layer's input and ReLU mask are kept (a plain call,
+        the hot path of every frozen network, skips the masks)."""
         h = torch.cat(inputs, dim=-1) if len(inputs) > 1 else inputs[0]
-        tape = Tape([h], [], h)
+        tape = Tape([h], [], h) if taped else None
         last = len(self.weights) - 1
         for i, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
             h = torch.baddbmm(bias, h, weight.transpose(1, 2))
             if i < last:
                 h = torch.relu(h)
-                tape.masks.append(h > 0)  # boolean: products with it promote to h's dtype
-                tape.layer_inputs.append(h)
+                if tape is not None:
+                    tape.masks.append(h > 0)  # boolean: products with it promote to h's dtype
+                    tape.layer_inputs.append(h)
         if self.activation is not None:
             h = self.activation(h)
-        tape.output = h
+        if tape is not None:
+            tape.output = h
         return h, tape
 
     def backward_taped(
@@ -170,24 +163,18 @@ class StackedMLP(_FlatNetwork):
         """
         if self.activation is not None:
             raise TypeError("The closed-form Jacobian needs a linear output layer.")
-        h, masks = self._forward(*inputs, keep_masks=True)
-        n_models, batch, n_out = h.shape
-        n_0 = inputs[0].shape[-1]
+        n_out, n_0 = self.weights[-1].shape[1], inputs[0].shape[-1]
+        if n_out >= n_0:  # columns of J, growing from the input to `out`
+            h, jacobian, _, _ = self.input_jacobian_taped(*inputs, n_rows=n_out)
+            return h, jacobian.permute(0, 2, 1, 3)
+        h, tape = self.forward_taped(*inputs)  # rows of J: (K, B, out, width), shrinking to n_0
+        n_models, batch, _ = h.shape
         weights = [self.weights[0][..., :n_0], *self.weights[1:]]
-        if n_out < n_0:  # rows of J: (K, B, out, width), shrinking to n_0
-            jacobian = weights[-1][:, None].expand(-1, batch, -1, -1)
-            for weight, active in zip(reversed(weights[:-1]), reversed(masks), strict=True):
-                rows = (jacobian * active[:, :, None, :]).reshape(n_models, batch * n_out, -1)
-                jacobian = torch.bmm(rows, weight).view(n_models, batch, n_out, -1)
-            return h, jacobian
-        # columns of J: (K, width, B, n_0), growing to out
-        jacobian = weights[0][:, :, None, :] * masks[0].transpose(1, 2)[..., None]
-        for i, weight in enumerate(weights[1:], start=1):
-            columns = jacobian.reshape(n_models, jacobian.shape[1], batch * n_0)
-            jacobian = torch.bmm(weight, columns).view(n_models, -1, batch, n_0)
-            if i < len(masks):
-                jacobian = jacobian * masks[i].transpose(1, 2)[..., None]
-        return h, jacobian.permute(0, 2, 1, 3)
+        jacobian = weights[-1][:, None].expand(-1, batch, -1, -1)
+        for weight, active in zip(reversed(weights[:-1]), reversed(tape.masks), strict=True):
+            rows = (jacobian * active[:, :, None, :]).reshape(n_models, batch * n_out, -1)
+            jacobian = torch.bmm(rows, weight).view(n_models, batch, n_out, -1)
+        return h, jacobian
 
     def forward_with_projected_jacobian(self, *inputs: torch.Tensor, directions: torch.Tensor):
         """Outputs (K, B, out) and J_b v for each row's P directions v, (K, B, P, out).
@@ -197,7 +184,8 @@ class StackedMLP(_FlatNetwork):
         mean of the P squares is an unbiased estimate of each squared row norm of J_b, at P
         extra forward passes instead of a d x d Jacobian per row. `directions`: (K, B, P, n_0).
         """
-        h, masks = self._forward(*inputs, keep_masks=True)
+        h, tape = self.forward_taped(*inputs)
+        masks = tape.masks
         n_models, batch, n_projections, n_0 = directions.shape
         tangent = directions.reshape(n_models, batch * n_projections, n_0)
         for i, weight in enumerate(self.weights):

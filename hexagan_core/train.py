@@ -85,7 +85,6 @@ class Layout:
 
     def __init__(self, config: HexaGANConfig, n_labelled: int, n_unlabelled: int, n_balance: int):
         c, r = config.n_critic, config.n_cg if n_labelled else 0
-        self.n_labelled, self.n_unlabelled = n_labelled, n_unlabelled
         self.batch_rows = n_labelled + n_unlabelled
         full, labelled_only = self.batch_rows, n_labelled
         kinds = [("d_mi", c, full), ("e_g_mi", 1, full)]
@@ -148,7 +147,7 @@ class _Trainer:
         device: torch.device,
     ):
         self.configs, self.config = configs, configs[0]
-        config = configs[0]
+        config = self.config
         self.device, self.n_models = device, len(configs)
         self.generators = [
             torch.Generator(device=device).manual_seed(c.seed) for c in configs
@@ -203,8 +202,8 @@ class _Trainer:
         self.model_index = torch.arange(self.n_models, device=device)[:, None]
 
         self.optimizers = {name: self._optimizer(name) for name in self.nets}
-        # Hand-written gradients for the two updates that run n_CG (x n_critic) times per
-        # iteration, where every network they touch is an MLP; autograd otherwise.
+        # Hand-written gradients for the critics' and G_CG's updates (together all but four of
+        # an iteration's updates) when every network is an MLP; autograd otherwise.
         self.closed_form = all(isinstance(net, StackedMLP) for net in self.nets.values())
         self.base_lrs = {name: o.lr for name, o in self.optimizers.items()}
 
@@ -323,7 +322,7 @@ class _Trainer:
     def penalty(self, jacobian: torch.Tensor | None, mask: torch.Tensor | None = None):
         """L_GP^MI from D_MI's Jacobian (observed entries of `mask`), or L_GP^CG from D_CG's."""
         if jacobian is None:
-            return torch.zeros(self.n_models, device=self.device)
+            return self.zero()
         one_centred = self.config.penalty == "wgan_gp"
         if mask is None:  # D_CG: one scalar output
             return losses.hidden_penalty(
@@ -422,13 +421,13 @@ class _Trainer:
         loss_gp_mi = self.zero()
         if jacobian is not None:  # L_GP^MI = mean_i sum_b m_bi f(||J_bi||^2) / (n_i + eps)
             sq_norms = jacobian.pow(2).sum(dim=-1).transpose(1, 2)  # (K, B, d)
-            weight = m / ((n_observed + losses._EPS) * d)
+            weight = m / ((n_observed + losses._EPS) * d)  # d L_GP^MI / d f(||J_bi||^2)
             if c.penalty == "wgan_gp":
+                loss_gp_mi = losses.wgan_gp_penalty(sq_norms, m)
                 norms = torch.sqrt(sq_norms + losses._EPS)
-                loss_gp_mi = (weight * (norms - 1.0).pow(2)).sum(dim=(1, 2))
                 coefficient = 2.0 * c.lambda1 * weight * (norms - 1.0) / norms
             else:
-                loss_gp_mi = (weight * sq_norms).sum(dim=(1, 2))
+                loss_gp_mi = losses.zero_centred_penalty(sq_norms, m)
                 coefficient = 2.0 * c.lambda1 * weight
             grad_jacobian = jacobian * coefficient.transpose(1, 2)[..., None]
             critic.input_jacobian_backward(tape, columns, grad_jacobian)
