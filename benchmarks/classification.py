@@ -467,10 +467,7 @@ def main(argv: list[str] | None = None) -> int:
     header = common.run_header(
         device=args.device,
         seeds=args.seeds,
-        iterations={
-            d: (common.default_iterations_label() if n is None else n)
-            for d, n in args.iterations.items()
-        },
+        iterations=args.iterations,
         argv=None if argv is None else ["benchmarks/classification.py", *argv],
     )
     header.update(

@@ -47,23 +47,23 @@ RESULTS_DIR = REPO / "benchmarks" / "results"
 # --- threads and seeds -------------------------------------------------------------------------
 
 
-def default_iterations_label() -> str:
-    """How a header names HexaGAN's length when no --iterations is given."""
-    from hexagan_core.config import preset
-
-    return f"preset default ({preset('default').iterations})"
-
-
 def start_sweep(args: Any, script: str, argv: list[str] | None) -> tuple[float, dict[str, Any]]:
     """The clock and header of a sweep script's run; exits with the reason (one line) when
-    its dataset cannot be loaded. `args` has dataset, max_rows, device, seeds, iterations."""
+    its dataset cannot be loaded. `args` has dataset, max_rows, device, seeds, iterations.
+
+    A missing `args.iterations` is set to the preset's length here, so that every run's plan
+    records the length it trained for and `--resume` never mixes runs of different lengths
+    after the preset's default changes."""
+    from hexagan_core.config import preset
+
     reason = check_available(args.dataset, args.max_rows)
     if reason is not None:
         raise SystemExit(f"{args.dataset}: {reason}")
+    args.iterations = args.iterations or preset("default").iterations
     header = run_header(
         device=args.device,
         seeds=args.seeds,
-        iterations=args.iterations or default_iterations_label(),
+        iterations=args.iterations,
         argv=None if argv is None else [f"benchmarks/{script}", *argv],
     )
     return time.perf_counter(), header
@@ -385,9 +385,12 @@ def finish_header(header: dict[str, Any], started: float) -> None:
 
 def parse_iterations(
     entries: Sequence[str], datasets: Sequence[str], known: Sequence[str]
-) -> dict[str, int | None]:
-    """{dataset: iterations or None (the preset's)} from 'N' (every dataset) and 'NAME=N'."""
-    default: int | None = None
+) -> dict[str, int]:
+    """{dataset: iterations} from 'N' (every dataset) and 'NAME=N'; preset 'default''s length
+    for the rest, resolved here so that stored plans name the length trained."""
+    from hexagan_core.config import preset
+
+    default = preset("default").iterations
     per_dataset: dict[str, int] = {}
     for entry in entries:
         name, _, value = entry.rpartition("=")

@@ -2,7 +2,8 @@
 
     python benchmarks/imputation.py [--datasets breast wine credit madelon] [--seeds 0 1 2 3 4]
         [--methods mean zero knn mice missforest gain] [--iterations N | NAME=N ...]
-        [--set FIELD=VALUE ...] [--max-rows 5000] [--device cpu] [--out DIR]
+        [--set FIELD=VALUE ...] [--baseline-param NAME.FIELD=VALUE ...]
+        [--max-rows 5000] [--device cpu] [--out DIR]
         [--name imputation] [--note TEXT]
         [--resume] [--render] [--quick]
 
@@ -19,9 +20,12 @@ many seeds HexaGAN's RMSE is the lower one (same masks within a seed).
 is larger); offline, madelon is the synthetic Madelon of `hexagan_core.data` (a different draw for
 each seed). A dataset that cannot be loaded (credit offline without a local copy) is skipped and
 the reason written into the table. `--iterations 300 madelon=200` sets HexaGAN's iterations for
-all datasets, or for one. Results go to DIR/NAME.json and DIR/NAME.md after every run, so an
-interrupted run keeps what it finished; `--resume` reuses the finished runs of the same plan;
-`--render` only rewrites NAME.md from NAME.json; `--note` adds a line to the table's header.
+all datasets, or for one; `--baseline-param mice.n_nearest_features=50` passes a parameter to one
+baseline's constructor. Results go to DIR/NAME.json and DIR/NAME.md after every run, so an
+interrupted run keeps what it finished; `--resume` reuses the finished runs of the same plan, and
+completes a stored run whose plan differs only in lacking some of `--methods` by fitting just
+those on the same split and masks (HexaGAN is not retrained); `--render` only rewrites NAME.md
+from NAME.json; `--note` adds a line to the table's header.
 
 --quick (the CI smoke test): breast, seed 0, 100 iterations, mean and kNN; written under the name
 'imputation_quick' unless --name is given.
@@ -79,6 +83,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="FIELD=VALUE",
         help="HexaGANConfig fields to override (e.g. penalty_projections=4), for every dataset",
     )
+    parser.add_argument(
+        "--baseline-param",
+        nargs="+",
+        default=[],
+        metavar="NAME.FIELD=VALUE",
+        help="a baseline's constructor parameter (e.g. mice.n_nearest_features=50)",
+    )
     parser.add_argument("--max-rows", type=int, default=5000)
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "mps", "auto"))
     parser.add_argument("--out", type=Path, default=common.RESULTS_DIR)
@@ -105,7 +116,38 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.name = args.name or ("imputation_quick" if args.quick else "imputation")
     args.iterations = common.parse_iterations(args.iterations, args.datasets, DATASETS)
     args.overrides = parse_overrides(args.set, parser)
+    args.baseline_params = parse_baseline_params(args.baseline_param, args.methods, parser)
     return args
+
+
+def parse_baseline_params(
+    items: list[str], methods: list[str], parser: argparse.ArgumentParser
+) -> dict[str, dict[str, Any]]:
+    """NAME.FIELD=VALUE items as {name: {field: value}}; a value reads as a Python literal
+    (50, 0.5, None) or else as text; each imputer is built once to check its parameters."""
+    import ast
+
+    from hexagan_core.baselines import make_imputer
+
+    params: dict[str, dict[str, Any]] = {}
+    for item in items:
+        target, _, text = item.partition("=")
+        name, _, field = target.partition(".")
+        if name not in methods or not field or not text:
+            parser.error(
+                f"--baseline-param expects NAME.FIELD=VALUE with NAME among --methods; got {item!r}"
+            )
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            value = text
+        params.setdefault(name, {})[field] = value
+    for name, given in params.items():
+        try:
+            make_imputer(name, **given).get_params()
+        except ValueError as error:
+            parser.error(f"--baseline-param: {error}")
+    return params
 
 
 def parse_overrides(items: list[str], parser: argparse.ArgumentParser) -> dict[str, Any]:
@@ -130,21 +172,33 @@ def parse_overrides(items: list[str], parser: argparse.ArgumentParser) -> dict[s
 # --- running ------------------------------------------------------------------------------------
 
 
-def run_one(dataset: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
-    """One protocol run: HexaGAN and the baselines on one dataset and seed."""
-    from hexagan_core.experiment import RunOptions, run_experiment
+def run_options(dataset: str, seed: int, args: argparse.Namespace) -> Any:
+    """The `RunOptions` of one protocol run."""
+    from hexagan_core.experiment import RunOptions
 
-    options = RunOptions(
+    return RunOptions(
         data=dataset,
         seed=seed,
         missing_rate=0.2,
         mechanism="mcar",
         baselines=list(args.methods),
+        baseline_params=dict(args.baseline_params),
         device=args.device,
         max_rows=args.max_rows,
         iterations=args.iterations[dataset],
         config_overrides=dict(args.overrides),
     )
+
+
+def run_one(dataset: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
+    """One protocol run: HexaGAN and the baselines on one dataset and seed, or, when a stored
+    run of the same plan lacks only some methods, that run completed with them."""
+    from hexagan_core.experiment import run_experiment
+
+    stored = completable_run(dataset, seed, args)
+    if stored is not None:
+        return complete_run(stored, dataset, seed, args)
+    options = run_options(dataset, seed, args)
     common.seed_everything(seed)
     with common.Stopwatch() as watch:
         report = run_experiment(options).report
@@ -168,12 +222,67 @@ def run_one(dataset: str, seed: int, args: argparse.Namespace) -> dict[str, Any]
 
 def plan_key(dataset: str, args: argparse.Namespace) -> dict[str, Any]:
     """What must match for --resume to reuse a run."""
-    return {
+    plan = {
         "iterations": args.iterations[dataset],
         "overrides": args.overrides,
         "methods": sorted(args.methods),
         "max_rows": args.max_rows,
         "device": args.device,
+    }
+    if args.baseline_params:  # absent when empty, as in plans stored before the option
+        plan["baseline_params"] = args.baseline_params
+    return plan
+
+
+def completable_run(dataset: str, seed: int, args: argparse.Namespace) -> dict[str, Any] | None:
+    """A stored run of (dataset, seed) whose plan is this one's but for fewer methods (and so
+    fewer baseline parameters): its HexaGAN and baselines stand, the other methods are added."""
+    plan = plan_key(dataset, args)
+    for stored in args.previous:
+        if (stored.get("dataset"), stored.get("seed")) != (dataset, seed):
+            continue
+        had = set(stored["plan"]["methods"])
+        if not had < set(args.methods):
+            continue
+        expected = dict(plan, methods=sorted(had))
+        kept = {m: p for m, p in args.baseline_params.items() if m in had}
+        expected.pop("baseline_params", None)
+        if kept:
+            expected["baseline_params"] = kept
+        if stored["plan"] == expected:
+            return stored
+    return None
+
+
+def complete_run(
+    stored: dict[str, Any], dataset: str, seed: int, args: argparse.Namespace
+) -> dict[str, Any]:
+    """`stored` with the missing methods fitted on the same split and masks (checked)."""
+    from hexagan_core.experiment import prepare_experiment, score_baselines
+    from hexagan_core.model import resolve_device
+
+    options = run_options(dataset, seed, args)
+    experiment = prepare_experiment(options)
+    split_rows = {
+        "train": len(experiment.train.rows),
+        "val": len(experiment.val.rows),
+        "test": len(experiment.test.rows),
+    }
+    if split_rows != stored["split_rows"]:
+        raise SystemExit(
+            f"{dataset} seed {seed}: the stored run's split {stored['split_rows']} differs "
+            f"from today's {split_rows}; rerun it without --resume"
+        )
+    added = [m for m in args.methods if m not in stored["results"]]
+    common.seed_everything(seed)
+    with common.Stopwatch() as watch:
+        scores = score_baselines(options, experiment, added, str(resolve_device(args.device)))
+    return {
+        **stored,
+        "plan": plan_key(dataset, args),
+        "wall_s": stored["wall_s"] + watch.seconds,
+        "notes": [*stored["notes"], f"{', '.join(added)} added to the stored run"],
+        "results": {**stored["results"], **scores},
     }
 
 
@@ -352,16 +461,15 @@ def main(argv: list[str] | None = None) -> int:
     header = common.run_header(
         device=args.device,
         seeds=args.seeds,
-        iterations={
-            d: (common.default_iterations_label() if n is None else n)
-            for d, n in args.iterations.items()
-        },
+        iterations=args.iterations,
         argv=None if argv is None else ["benchmarks/imputation.py", *argv],
     )
     header["methods"] = ["hexagan", *args.methods]
     header["max_rows"] = args.max_rows
     header["quick"] = args.quick
     header["notes"] = list(args.note)
+    header["baseline_params"] = args.baseline_params
+    args.previous = common.load_previous(args.out / f"{args.name}.json", args.resume)
 
     return common.run_table(
         args,

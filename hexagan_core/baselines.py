@@ -67,8 +67,11 @@ class _Interval:
     kind: str
     low: float
     high: float = float("inf")
+    allow_none: bool = False
 
     def accepts(self, value: Any) -> bool:
+        if value is None:
+            return self.allow_none
         is_int = isinstance(value, numbers.Integral) and not isinstance(value, bool)
         is_float = isinstance(value, numbers.Real) and not isinstance(value, bool)
         right_kind = is_int if self.kind == "int" else is_float
@@ -77,7 +80,8 @@ class _Interval:
     def __str__(self) -> str:
         noun = "an int" if self.kind == "int" else "a float"
         closing = ")" if self.high == float("inf") else "]"
-        return f"{noun} in the range [{self.low:g}, {self.high:g}{closing}"
+        text = f"{noun} in the range [{self.low:g}, {self.high:g}{closing}"
+        return f"{text} or None" if self.allow_none else text
 
 
 _SEED = _Interval("int", 0, 2**32 - 1)
@@ -216,17 +220,26 @@ class MICEImputer(_SklearnImputer):
     ----------
     max_iter : int, default=10
         Rounds over all columns. The point estimate is used (no posterior sampling).
+    n_nearest_features : int or None, default=None
+        Regress each column on this many others only, drawn with probability proportional to
+        their absolute correlation with it (scikit-learn's option for wide tables: on 500
+        columns the full regressions take hours). None: all other columns.
     seed : int, default=0
-        Seed of the column order's random tie-breaking and of the regressor.
+        Seed of the column order's random tie-breaking, of the drawn columns and of the
+        regressor.
     """
 
     _parameter_constraints: ClassVar[_Constraints] = {
         "max_iter": _Interval("int", 1),
+        "n_nearest_features": _Interval("int", 1, allow_none=True),
         "seed": _SEED,
     }
 
-    def __init__(self, *, max_iter: int = 10, seed: int = 0) -> None:
+    def __init__(
+        self, *, max_iter: int = 10, n_nearest_features: int | None = None, seed: int = 0
+    ) -> None:
         self.max_iter = max_iter
+        self.n_nearest_features = n_nearest_features
         self.seed = seed
 
     def _regressor(self) -> BaseEstimator:
@@ -236,6 +249,7 @@ class MICEImputer(_SklearnImputer):
         return skimpute.IterativeImputer(
             estimator=self._regressor(),
             max_iter=self.max_iter,
+            n_nearest_features=self.n_nearest_features,
             sample_posterior=False,
             random_state=self.seed,
             keep_empty_features=True,
@@ -261,6 +275,8 @@ class MissForestImputer(MICEImputer):
         Depth limit of each tree.
     max_features : float, default=0.5
         Share of the other columns drawn as split candidates at each node.
+    n_nearest_features : int or None, default=None
+        As `MICEImputer`'s.
     seed : int, default=0
         Seed of the trees and of the imputation order.
     """
@@ -279,12 +295,14 @@ class MissForestImputer(MICEImputer):
         n_estimators: int = 50,
         max_depth: int = 10,
         max_features: float = 0.5,
+        n_nearest_features: int | None = None,
         seed: int = 0,
     ) -> None:
         self.max_iter = max_iter
         self.n_estimators = n_estimators
         self.max_depth = max_depth
         self.max_features = max_features
+        self.n_nearest_features = n_nearest_features
         self.seed = seed
 
     def _regressor(self) -> BaseEstimator:
@@ -512,6 +530,9 @@ class ClassificationPipeline(ClassifierMixin, BaseEstimator):
     ----------
     imputer : str, default="mean"
         One of IMPUTERS; fitted on all rows given to `fit`, labelled or not.
+    imputer_params : dict or None, default=None
+        Constructor parameters of the imputer (as `make_imputer`'s), e.g.
+        {"n_nearest_features": 50} for MICE on a wide table.
     balance : {"none", "smote"}, default="none"
         "smote" oversamples the minority classes of the labelled rows with SMOTE
         (k_neighbors = min(5, smallest class count - 1)).
@@ -548,6 +569,7 @@ class ClassificationPipeline(ClassifierMixin, BaseEstimator):
         self,
         *,
         imputer: str = "mean",
+        imputer_params: dict[str, Any] | None = None,
         balance: str = "none",
         semi_supervised: str = "none",
         classifier: str = "mlp",
@@ -555,6 +577,7 @@ class ClassificationPipeline(ClassifierMixin, BaseEstimator):
         device: str = "cpu",
     ) -> None:
         self.imputer = imputer
+        self.imputer_params = imputer_params
         self.balance = balance
         self.semi_supervised = semi_supervised
         self.classifier = classifier
@@ -568,7 +591,9 @@ class ClassificationPipeline(ClassifierMixin, BaseEstimator):
         y = self._check_labels(y, X.shape[0])
         labelled = y != UNLABELLED
 
-        self.imputer_ = make_imputer(self.imputer, seed=self.seed, device=self.device).fit(X)
+        self.imputer_ = make_imputer(
+            self.imputer, seed=self.seed, device=self.device, **(self.imputer_params or {})
+        ).fit(X)
         X_filled = self.imputer_.transform(X)
         X_train, y_train = X_filled[labelled], y[labelled]
         if self.balance == "smote":

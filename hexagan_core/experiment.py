@@ -49,6 +49,8 @@ class RunOptions:
     seed: int = 0
     device: str = "auto"
     baselines: list[str] = field(default_factory=list)
+    baseline_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Constructor parameters per baseline imputer, e.g. {"mice": {"n_nearest_features": 50}}."""
     max_rows: int | None = None
     config_overrides: dict[str, Any] = field(default_factory=dict)
     select_on: str = "auto"
@@ -135,18 +137,48 @@ class RunResult:
         return "\n".join(lines)
 
 
-def _baseline_scores(name: str, experiment: Experiment, seed: int, device: str) -> dict:
+def prepare_experiment(options: RunOptions) -> Experiment:
+    """The run's data, split and masks, as `run_experiment` prepares them (nothing trained)."""
+    dataset = load_dataset(options.data, options.label, options.max_rows, options.seed)
+    return prepare(
+        dataset, missing_rate=options.missing_rate, mechanism=options.mechanism,
+        label_missing_rate=options.label_missing_rate, imbalance_ratio=options.imbalance_ratio,
+        seed=options.seed,
+    )  # fmt: skip
+
+
+def score_baselines(
+    options: RunOptions, experiment: Experiment, names: list[str], device: str
+) -> dict[str, dict[str, Any]]:
+    """{name: test scores and seconds} of baselines fitted on the experiment's training rows:
+    the imputer alone, or with labels the imputer and an MLP (`ClassificationPipeline`)."""
+    # One BLAS thread: sklearn's imputers run small matrices, and spinning BLAS threads on busy
+    # cores made MICE 20x slower on breast (15 s vs 0.7 s, 2 cores).
+    with threadpool_limits(limits=1):
+        return {
+            name: _baseline_scores(
+                name, options.baseline_params.get(name, {}), experiment, options.seed, device
+            )
+            for name in names
+        }
+
+
+def _baseline_scores(
+    name: str, params: dict[str, Any], experiment: Experiment, seed: int, device: str
+) -> dict:
     train, test = experiment.train, experiment.test
     start = time.perf_counter()
     if experiment.n_classes:
-        classifier = ClassificationPipeline(imputer=name, seed=seed, device=device)
+        classifier = ClassificationPipeline(
+            imputer=name, imputer_params=params, seed=seed, device=device
+        )
         classifier.fit(train.x_input, train.y_input)
         imputed, proba = (
             classifier.imputer_.transform(test.x_input),
             classifier.predict_proba(test.x_input),
         )
     else:
-        imputer = make_imputer(name, seed=seed, device=device).fit(train.x_input)
+        imputer = make_imputer(name, seed=seed, device=device, **params).fit(train.x_input)
         imputed, proba = imputer.transform(test.x_input), None
     scores = _scores(test, imputed, proba)
     scores["seconds"] = time.perf_counter() - start
@@ -191,16 +223,15 @@ def run_experiments(
     shared = {**vars(runs[0]), "seed": None}
     if any({**vars(o), "seed": None} != shared for o in runs[1:]):
         raise ValueError("run_experiments takes RunOptions that differ only in `seed`.")
+    stray = sorted(set(runs[0].baseline_params) - set(runs[0].baselines))
+    if stray:
+        raise ValueError(
+            f"baseline_params names {', '.join(map(repr, stray))}, not among the baselines "
+            f"{runs[0].baselines}."
+        )
     started = time.perf_counter()
     options = runs[0]
-    experiments = []
-    for run in runs:
-        dataset = load_dataset(run.data, run.label, run.max_rows, run.seed)
-        experiments.append(prepare(
-            dataset, missing_rate=run.missing_rate, mechanism=run.mechanism,
-            label_missing_rate=run.label_missing_rate, imbalance_ratio=run.imbalance_ratio,
-            seed=run.seed,
-        ))  # fmt: skip
+    experiments = [prepare_experiment(run) for run in runs]
     preset_name, _ = training_config(options)
     configs = [training_config(run)[1] for run in runs]
     device = str(resolve_device(options.device))
@@ -266,11 +297,8 @@ def _score_run(
     proba = model.predict_proba(test.x_input, seed=options.seed) if model.n_classes else None
     results = {"hexagan": _scores(test, model.impute(test.x_input, seed=options.seed), proba)}
     results["hexagan"]["seconds"] = train_seconds
-    # One BLAS thread: sklearn's imputers run small matrices, and spinning BLAS threads on busy
-    # cores made MICE 20x slower on breast (15 s vs 0.7 s, 2 cores).
-    with threadpool_limits(limits=1):
-        for name in [] if stopped else options.baselines:
-            results[name] = _baseline_scores(name, experiment, options.seed, device)
+    if not stopped:
+        results.update(score_baselines(options, experiment, options.baselines, device))
 
     report = {
         "dataset": dataset.name,

@@ -13,6 +13,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from benchmarks import common  # noqa: E402
+from hexagan_core.config import preset  # noqa: E402
 
 # --- statistics on tiny samples, worked out by hand ---------------------------------------------
 
@@ -94,7 +95,7 @@ def test_parse_iterations_per_dataset():
     known = ("breast", "wine", "madelon")
     parsed = common.parse_iterations(["300", "madelon=20"], ["breast", "madelon"], known)
     assert parsed == {"breast": 300, "madelon": 20}
-    assert common.parse_iterations([], ["wine"], known) == {"wine": None}
+    assert common.parse_iterations([], ["wine"], known) == {"wine": preset("default").iterations}
     with pytest.raises(SystemExit, match="NAME=N"):
         common.parse_iterations(["digits=5"], ["breast"], known)
 
