@@ -162,7 +162,7 @@ class Column:
     digits: int = 4
 
 
-def _format_cell(value: Any, digits: int) -> str:
+def format_cell(value: Any, digits: int) -> str:
     if value is None:
         return "–"
     if isinstance(value, str):
@@ -202,7 +202,7 @@ def bold_row_best(
     out = dict(row)
     target = None if not finite else (min(finite) if best == "min" else max(finite))
     for k in keys:
-        text = _format_cell(row.get(k), digits)
+        text = format_cell(row.get(k), digits)
         tied = target is not None and math.isfinite(means[k])
         if tied and f"{means[k]:.{digits}f}" == f"{target:.{digits}f}":
             text = f"**{text}**"
@@ -258,7 +258,7 @@ def markdown_table(columns: Sequence[Column], rows: Sequence[dict[str, Any]]) ->
     for i, row in enumerate(rows):
         cells = []
         for column in columns:
-            text = _format_cell(row.get(column.key), column.digits)
+            text = format_cell(row.get(column.key), column.digits)
             if str(i) in best_text.get(column.key, set()):
                 text = f"**{text}**"
             cells.append(text)
