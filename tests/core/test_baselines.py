@@ -118,6 +118,25 @@ def test_imputer_beats_the_column_mean_on_correlated_data(name, params, correlat
     assert rmse < 0.6 * mean_rmse, (name, rmse, mean_rmse)
 
 
+@pytest.mark.parametrize("name", ["mice", "missforest"])
+def test_nearest_features_limit_the_regressions_and_are_checked(name, correlated):
+    full, X, hidden = correlated
+    mean_rmse = rmse_hidden(make_imputer("mean").fit_transform(X), full, hidden)
+    limited = make_imputer(name, n_nearest_features=3).fit(X)
+
+    assert limited.estimator_.n_nearest_features == 3  # sklearn draws 3 of the 7 other columns
+    assert rmse_hidden(limited.transform(X), full, hidden) < 0.6 * mean_rmse
+    with pytest.raises(ValueError, match="'n_nearest_features' .* or None. Got 0"):
+        make_imputer(name, n_nearest_features=0).fit(X)
+
+
+def test_classification_pipeline_passes_imputer_params(correlated):
+    _, X, _ = correlated
+    y = (np.nan_to_num(X[:, 0]) > 0.5).astype(int)
+    pipeline = ClassificationPipeline(imputer="knn", imputer_params={"n_neighbors": 2}).fit(X, y)
+    assert pipeline.imputer_.n_neighbors == 2
+
+
 # --- GAIN -------------------------------------------------------------------------------------
 
 

@@ -83,3 +83,67 @@ def test_imputation_set_overrides_are_typed_and_checked():
         with pytest.raises(SystemExit) as exit_info:
             imputation.parse_overrides(bad, parser)
         assert exit_info.value.code == 2
+
+
+def test_ensemble_average_scores_each_model_and_the_averages():
+    sys.path.insert(0, str(REPO))
+    import numpy as np
+
+    from benchmarks import ensemble_average
+
+    truth = np.array([[0.5, 0.5], [0.2, np.nan]])
+    scored = np.array([[True, True], [True, False]])
+    # errors of +0.1 and -0.1 on every scored cell: each RMSE is 0.1, their average is exact
+    over, under = truth + 0.1, truth - 0.1
+    scores = ensemble_average.averaged_rmse([over, under], truth, scored)
+    assert np.allclose(scores["single"], [0.1, 0.1])
+    assert np.isclose(scores["averages"][2], 0.0)
+
+    out = ensemble_average.main(["--quick"])
+    result = out["breast"][11]
+    assert len(result["single"]) == 2 and set(result["averages"]) == {2}
+    assert all(0 < v < 1 for v in [*result["single"], result["averages"][2]])
+
+
+def test_imputation_baseline_params_are_parsed_and_checked():
+    import argparse
+
+    import pytest
+
+    sys.path.insert(0, str(REPO))
+    from benchmarks import imputation
+
+    parser = argparse.ArgumentParser()
+    parsed = imputation.parse_baseline_params(
+        ["mice.n_nearest_features=50", "missforest.max_features=0.3"],
+        ["mice", "missforest"],
+        parser,
+    )
+    assert parsed == {"mice": {"n_nearest_features": 50}, "missforest": {"max_features": 0.3}}
+    for bad in (["knn.n_neighbors=3"], ["mice.n_trees=3"], ["mice"]):  # not run; unknown; form
+        with pytest.raises(SystemExit):
+            imputation.parse_baseline_params(bad, ["mice"], parser)
+
+
+def test_imputation_resume_completes_a_stored_run_with_added_methods(tmp_path):
+    sys.path.insert(0, str(REPO))
+    import json
+
+    from benchmarks import imputation
+
+    common_args = ["--datasets", "breast", "--seeds", "0", "--iterations", "20",
+                   "--out", str(tmp_path), "--name", "t"]  # fmt: skip
+    imputation.main([*common_args, "--methods", "mean"])
+    first = json.loads((tmp_path / "t.json").read_text())["runs"][0]
+    imputation.main([*common_args, "--methods", "mean", "zero", "--resume"])
+    second = json.loads((tmp_path / "t.json").read_text())["runs"][0]
+    assert second["results"]["hexagan"] == first["results"]["hexagan"]  # not retrained
+    assert second["results"]["mean"] == first["results"]["mean"]
+    assert second["results"]["zero"]["rmse"] > second["results"]["mean"]["rmse"]
+    assert second["plan"]["methods"] == ["mean", "zero"]
+    assert "zero added to the stored run" in second["notes"]
+    # a different plan (length) is not completed but trained afresh
+    imputation.main([*common_args[:-6], "--iterations", "30", "--out", str(tmp_path),
+                     "--name", "t", "--methods", "mean", "zero", "--resume"])  # fmt: skip
+    third = json.loads((tmp_path / "t.json").read_text())["runs"][0]
+    assert third["iterations"] == 30 and "zero added to the stored run" not in third["notes"]

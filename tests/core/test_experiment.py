@@ -79,3 +79,15 @@ def test_seeds_run_together_give_each_seed_its_own_run():
 def test_runs_that_differ_in_more_than_the_seed_are_refused():
     with pytest.raises(ValueError, match="differ only in `seed`"):
         run_experiments([RunOptions(data="breast", seed=0), RunOptions(data="wine", seed=1)])
+
+
+def test_baseline_params_reach_the_baseline_and_must_name_one():
+    with pytest.raises(ValueError, match="baseline_params names 'mice', not among the baselines"):
+        run_experiment(RunOptions(data="breast", baselines=["mean"],
+                                  baseline_params={"mice": {"n_nearest_features": 5}}))
+    options = RunOptions(data="breast", seed=0, iterations=1, device="cpu", baselines=["knn"],
+                         baseline_params={"knn": {"n_neighbors": 1}})
+    one_neighbour = run_experiment(options).report["results"]["knn"]["rmse"]
+    options.baseline_params = {}
+    five_neighbours = run_experiment(options).report["results"]["knn"]["rmse"]
+    assert one_neighbour != five_neighbours
