@@ -30,13 +30,24 @@ __all__ = ["StackedMLP", "SingleNetwork", "FlatOptimizer", "stack_network"]
 _ACTIVATIONS = {nn.ReLU: torch.relu, nn.Sigmoid: torch.sigmoid}
 
 
+def relu_gate(values: torch.Tensor, activation: torch.Tensor) -> torch.Tensor:
+    """`values` where the ReLU output `activation` is positive, else 0 (broadcasting): a product
+    with the ReLU's derivative in one call (`h > 0` and a product with it take two, each
+    slower on a bool tensor), differentiable in `values`."""
+    return torch.ops.aten.threshold_backward(values, activation, 0)
+
+
 @dataclass
 class Tape:
     """What a forward pass of a `StackedMLP` keeps for its closed-form backward pass."""
 
-    layer_inputs: list[torch.Tensor]  # the input of each linear layer
-    masks: list[torch.Tensor]  # each hidden layer's ReLU derivative (boolean)
+    layer_inputs: list[torch.Tensor]  # the input of each linear layer: x, then hidden ReLUs
     output: torch.Tensor
+
+    @property
+    def hidden(self) -> list[torch.Tensor]:
+        """Each hidden layer's ReLU output (its positive entries are where it passes gradient)."""
+        return self.layer_inputs[1:]
 
 
 class _FlatNetwork:
@@ -86,6 +97,8 @@ class StackedMLP(_FlatNetwork):
             self.weights.append(weight.requires_grad_(True))
             self.biases.append(bias.requires_grad_(True))
         self.params = [p for pair in zip(self.weights, self.biases, strict=True) for p in pair]
+        # (K, in, out) views, made once: every layer of every call multiplies by W^T.
+        self._weights_t = [w.transpose(1, 2) for w in self.weights]
         self._shapes = shapes
         # The hand-written gradients are written here, through views made once.
         self.grad = torch.zeros_like(self.flat)
@@ -101,6 +114,15 @@ class StackedMLP(_FlatNetwork):
             offset += k * n_out
         return weights, biases
 
+    @property
+    def weights_t(self) -> list[torch.Tensor]:
+        """W^T of every layer. Without autograd, views made once; with it, fresh ones: a view
+        made once loses its autograd link to the weight when the optimiser updates the flat
+        buffer in place, and would pass no gradient."""
+        if torch.is_grad_enabled():
+            return [w.transpose(1, 2) for w in self.weights]
+        return self._weights_t
+
     def __call__(self, *inputs: torch.Tensor) -> torch.Tensor:
         return self._run(inputs, taped=False)[0]
 
@@ -109,17 +131,15 @@ class StackedMLP(_FlatNetwork):
         return self._run(inputs, taped=True)
 
     def _run(self, inputs: tuple[torch.Tensor, ...], taped: bool):
-        """The layers; with `taped`, each layer's input and ReLU mask are kept (a plain call,
-        the hot path of every frozen network, skips the masks)."""
+        """The layers; with `taped`, each layer's input is kept."""
         h = torch.cat(inputs, dim=-1) if len(inputs) > 1 else inputs[0]
-        tape = Tape([h], [], h) if taped else None
+        tape = Tape([h], h) if taped else None
         last = len(self.weights) - 1
-        for i, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
-            h = torch.baddbmm(bias, h, weight.transpose(1, 2))
+        for i, (weight_t, bias) in enumerate(zip(self.weights_t, self.biases, strict=True)):
+            h = torch.baddbmm(bias, h, weight_t)
             if i < last:
                 h = torch.relu(h)
                 if tape is not None:
-                    tape.masks.append(h > 0)  # boolean: products with it promote to h's dtype
                     tape.layer_inputs.append(h)
         if self.activation is not None:
             h = self.activation(h)
@@ -138,7 +158,7 @@ class StackedMLP(_FlatNetwork):
         if self.activation is torch.sigmoid:
             grad = grad * tape.output * (1 - tape.output)
         elif self.activation is torch.relu:
-            grad = grad * (tape.output > 0)
+            grad = relu_gate(grad, tape.output)
         for i in reversed(range(len(self.weights))):
             if weight_grads:
                 torch.bmm(grad.transpose(1, 2), tape.layer_inputs[i], out=self.grad_weights[i])
@@ -147,7 +167,7 @@ class StackedMLP(_FlatNetwork):
                 return None
             grad = torch.bmm(grad, self.weights[i])
             if i:
-                grad = grad * tape.masks[i - 1]
+                grad = relu_gate(grad, tape.layer_inputs[i])
         return grad
 
     def forward_with_input_jacobian(self, *inputs: torch.Tensor):
@@ -171,8 +191,8 @@ class StackedMLP(_FlatNetwork):
         n_models, batch, _ = h.shape
         weights = [self.weights[0][..., :n_0], *self.weights[1:]]
         jacobian = weights[-1][:, None].expand(-1, batch, -1, -1)
-        for weight, active in zip(reversed(weights[:-1]), reversed(tape.masks), strict=True):
-            rows = (jacobian * active[:, :, None, :]).reshape(n_models, batch * n_out, -1)
+        for weight, hidden in zip(reversed(weights[:-1]), reversed(tape.hidden), strict=True):
+            rows = relu_gate(jacobian, hidden[:, :, None, :]).reshape(n_models, batch * n_out, -1)
             jacobian = torch.bmm(rows, weight).view(n_models, batch, n_out, -1)
         return h, jacobian
 
@@ -185,18 +205,17 @@ class StackedMLP(_FlatNetwork):
         extra forward passes instead of a d x d Jacobian per row. `directions`: (K, B, P, n_0).
         """
         h, tape = self.forward_taped(*inputs)
-        masks = tape.masks
+        hidden = tape.hidden
         n_models, batch, n_projections, n_0 = directions.shape
         tangent = directions.reshape(n_models, batch * n_projections, n_0)
-        for i, weight in enumerate(self.weights):
-            w = weight[..., :n_0] if i == 0 else weight
-            tangent = torch.bmm(tangent, w.transpose(1, 2))
-            if i < len(masks):
+        for i, weight_t in enumerate(self.weights_t):
+            w_t = weight_t[:, :n_0] if i == 0 else weight_t
+            tangent = torch.bmm(tangent, w_t)
+            if i < len(hidden):
                 width = tangent.shape[-1]
-                active = masks[i][:, :, None, :]
-                tangent = (tangent.view(n_models, batch, n_projections, width) * active).view(
-                    n_models, batch * n_projections, width
-                )
+                tangent = relu_gate(
+                    tangent.view(n_models, batch, n_projections, width), hidden[i][:, :, None, :]
+                ).view(n_models, batch * n_projections, width)
         return h, tangent.view(n_models, batch, n_projections, -1)
 
     def input_jacobian_taped(self, *inputs: torch.Tensor, n_rows: int):
@@ -208,18 +227,20 @@ class StackedMLP(_FlatNetwork):
         scores, tape = self.forward_taped(*inputs)
         n_models, batch, _ = scores.shape
         n_0 = inputs[0].shape[-1]
-        columns = [self.weights[0][:, :, None, :n_0] * self._column_mask(tape, 0)]
+        columns = [relu_gate(self.weights[0][:, :, None, :n_0], self._column_gate(tape, 0))]
         for i, weight in enumerate(self.weights[1:-1], start=1):
             product = torch.bmm(weight, columns[-1].reshape(n_models, columns[-1].shape[1], -1))
-            columns.append(product.view(n_models, -1, batch, n_0) * self._column_mask(tape, i))
+            columns.append(
+                relu_gate(product.view(n_models, -1, batch, n_0), self._column_gate(tape, i))
+            )
         last = self.weights[-1][:, :n_rows]
         jacobian = torch.bmm(last, columns[-1].reshape(n_models, columns[-1].shape[1], -1))
         return scores, jacobian.view(n_models, n_rows, batch, n_0), tape, columns
 
     @staticmethod
-    def _column_mask(tape: Tape, layer: int) -> torch.Tensor:
-        """Hidden layer `layer`'s ReLU derivative as (K, width, B, 1), for column products."""
-        return tape.masks[layer].transpose(1, 2)[..., None]
+    def _column_gate(tape: Tape, layer: int) -> torch.Tensor:
+        """Hidden layer `layer`'s ReLU output as (K, width, B, 1), to gate column products."""
+        return tape.hidden[layer].transpose(1, 2)[..., None]
 
     @torch.no_grad()
     def input_jacobian_backward(
@@ -231,70 +252,78 @@ class StackedMLP(_FlatNetwork):
         grad_j = grad_jacobian.reshape(n_models, n_rows, batch * n_0)
         flat_columns = columns[-1].reshape(n_models, columns[-1].shape[1], -1)
         self.grad_weights[-1][:, :n_rows].baddbmm_(grad_j, flat_columns.transpose(1, 2))
-        grad_columns = torch.bmm(self.weights[-1][:, :n_rows].transpose(1, 2), grad_j)
+        grad_columns = torch.bmm(self.weights_t[-1][..., :n_rows], grad_j)
         for i in range(len(self.weights) - 2, 0, -1):  # C_i = D_i W_i C_{i-1}
             width = columns[i].shape[1]
-            grad_pre = grad_columns.view(n_models, width, batch, n_0) * self._column_mask(tape, i)
-            grad_pre = grad_pre.reshape(n_models, width, batch * n_0)
+            grad_pre = relu_gate(
+                grad_columns.view(n_models, width, batch, n_0), self._column_gate(tape, i)
+            ).reshape(n_models, width, batch * n_0)
             previous = columns[i - 1].reshape(n_models, columns[i - 1].shape[1], -1)
             self.grad_weights[i].baddbmm_(grad_pre, previous.transpose(1, 2))
-            grad_columns = torch.bmm(self.weights[i].transpose(1, 2), grad_pre)
+            grad_columns = torch.bmm(self.weights_t[i], grad_pre)
         width = columns[0].shape[1]  # C_1 = D_1 W_1[:, :n_0], the same W_1 for every row
-        grad_first = grad_columns.view(n_models, width, batch, n_0) * self._column_mask(tape, 0)
+        grad_first = relu_gate(
+            grad_columns.view(n_models, width, batch, n_0), self._column_gate(tape, 0)
+        )
         self.grad_weights[0][..., :n_0].add_(grad_first.sum(dim=2))
 
     @torch.no_grad()
     def wasserstein_critic_gradient(
         self, inputs: torch.Tensor, n_real: int, n_penalised: int, weight: float,
         penalty: str = "zero_centred", reduction: str = "mean", adversarial: bool = True,
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
+        with_losses: bool = True,
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:  # fmt: skip
         """The D_CG update's loss and its gradient, in closed form (no autograd graph).
 
         For a critic with one output: `inputs` (K, R, n) holds n_real real rows, then fake ones.
         Loss = [E_fake D - E_real D] (if `adversarial`) + weight * L_GP, where L_GP is the mean
         (or sum) over real rows of ||d D / d inputs[:n_penalised]||^2 ('zero_centred') or of
         (||.|| - 1)^2 ('wgan_gp'). Returns (flat gradient, Wasserstein loss, L_GP), each loss
-        (K,); the gradient is `self.grad`, overwritten by the next call. The same numbers as
+        (K,), or None without `with_losses` (the gradient needs neither); the gradient is
+        `self.grad`, overwritten by the next call. The same numbers as
         autograd on `critic_loss + weight * hidden_penalty` with the closed-form Jacobian
         (tested), at about a third of the calls: D_CG is updated n_CG x n_critic times per
         iteration, and on small networks each call's overhead dominates.
         """
         weights = self.weights
         scores, tape = self.forward_taped(inputs)  # (K, R, 1)
-        masks = tape.masks
-        loss_critic = scores[:, n_real:].mean((1, 2)) - scores[:, :n_real].mean((1, 2))
+        score_gradient = self._score_gradient(scores, n_real)
         # Jacobian rows of the real rows, from the output: u_{L-1} = W_L D_{L-1}, then
         # u_{l-1} = (u_l W_l) D_{l-1}, and J = u_1 W_1[:, :n_penalised].
-        real_masks = [m[:, :n_real] for m in masks]
-        rows = [weights[-1] * real_masks[-1]]
-        for w, m in zip(reversed(weights[1:-1]), reversed(real_masks[:-1]), strict=True):
-            rows.append(torch.bmm(rows[-1], w) * m)
+        real_hidden = [h[:, :n_real] for h in tape.hidden]
+        rows = [relu_gate(weights[-1], real_hidden[-1])]
+        for w, h in zip(reversed(weights[1:-1]), reversed(real_hidden[:-1]), strict=True):
+            rows.append(relu_gate(torch.bmm(rows[-1], w), h))
         first = weights[0][..., :n_penalised]
         jacobian = torch.bmm(rows[-1], first)
-        sq_norms = jacobian.pow(2).sum(-1)
         scale = 1.0 / n_real if reduction == "mean" else 1.0
+        loss_critic = loss_gp = None
+        if with_losses:  # E_fake D - E_real D, as the score gradient's weights
+            loss_critic = (scores * score_gradient).sum((1, 2))
         if penalty == "wgan_gp":
-            norms = torch.sqrt(sq_norms + _EPS)
-            loss_gp = (norms - 1.0).pow(2).sum(-1) * scale
+            norms = torch.sqrt(jacobian.pow(2).sum(-1) + _EPS)
+            if with_losses:
+                loss_gp = (norms - 1.0).pow(2).sum(-1) * scale
             grad_jacobian = jacobian * ((2.0 * weight * scale) * (norms - 1.0) / norms)[..., None]
         else:
-            loss_gp = sq_norms.sum(-1) * scale
+            if with_losses:
+                loss_gp = jacobian.pow(2).sum((1, 2)) * scale
             grad_jacobian = jacobian * (2.0 * weight * scale)
 
         # Adversarial path first (it writes every entry), then the penalty's, accumulated.
         if adversarial:
-            score_gradient = self._score_gradient(scores, n_real)
             self.backward_taped(tape, score_gradient, weight_grads=True, input_grad=False)
         else:
             self.grad.zero_()
         grad_weights = self.grad_weights
         grad_weights[0][..., :n_penalised].baddbmm_(rows[-1].transpose(1, 2), grad_jacobian)
-        grad_row = torch.bmm(grad_jacobian, first.transpose(1, 2))
-        for i, (w, m) in enumerate(zip(weights[1:-1], real_masks[:-1], strict=True), start=1):
-            grad_pre = grad_row * m
+        grad_row = torch.bmm(grad_jacobian, self.weights_t[0][:, :n_penalised])
+        layers = zip(self.weights_t[1:-1], real_hidden[:-1], strict=True)
+        for i, (w_t, h) in enumerate(layers, start=1):
+            grad_pre = relu_gate(grad_row, h)
             grad_weights[i].baddbmm_(rows[-1 - i].transpose(1, 2), grad_pre)
-            grad_row = torch.bmm(grad_pre, w.transpose(1, 2))
-        grad_weights[-1].add_((grad_row * real_masks[-1]).sum(1, keepdim=True))
+            grad_row = torch.bmm(grad_pre, w_t)
+        grad_weights[-1].add_(relu_gate(grad_row, real_hidden[-1]).sum(1, keepdim=True))
         return self.grad, loss_critic, loss_gp
 
     def _score_gradient(self, scores: torch.Tensor, n_real: int) -> torch.Tensor:

@@ -205,6 +205,9 @@ class _Trainer:
         # Hand-written gradients for the critics' and G_CG's updates (together all but four of
         # an iteration's updates) when every network is an MLP; autograd otherwise.
         self.closed_form = all(isinstance(net, StackedMLP) for net in self.nets.values())
+        # An iteration reports the last update's losses of each kind; the closed-form updates
+        # before it skip computing theirs (their gradients need none). True: every update's.
+        self.every_update_losses = False
         self.base_lrs = {name: o.lr for name, o in self.optimizers.items()}
 
     def _pools(self, rows: torch.Tensor, what: str) -> torch.Tensor:
@@ -323,13 +326,16 @@ class _Trainer:
         """L_GP^MI from D_MI's Jacobian (observed entries of `mask`), or L_GP^CG from D_CG's."""
         if jacobian is None:
             return self.zero()
-        one_centred = self.config.penalty == "wgan_gp"
         if mask is None:  # D_CG: one scalar output
             return losses.hidden_penalty(
-                jacobian[..., 0, :], self.config.cg_penalty_reduction, one_centred=one_centred
-            )
-        sq_norms = jacobian[..., : self.d, :].pow(2).sum(dim=-1)
-        if one_centred:
+                jacobian[..., 0, :], self.config.cg_penalty_reduction,
+                one_centred=self.config.penalty == "wgan_gp",
+            )  # fmt: skip
+        return self.penalty_of(jacobian[..., : self.d, :].pow(2).sum(dim=-1), mask)
+
+    def penalty_of(self, sq_norms: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """L_GP^MI from the squared norms ||d D_MI_i / d x_b||^2, (K, B, d)."""
+        if self.config.penalty == "wgan_gp":
             return losses.wgan_gp_penalty(sq_norms, mask)
         return losses.zero_centred_penalty(sq_norms, mask)
 
@@ -351,13 +357,23 @@ class _Trainer:
             part = slice(i * size, (i + 1) * size)
             batch = rows.batch(i, size)
             directions = None if draws.directions is None else draws.directions[:, part]
-            record = self.step_d_mi(x_hat[:, part], y_in[:, part], batch, penalty_only, directions)
+            record.update(self.step_d_mi(
+                x_hat[:, part], y_in[:, part], batch, penalty_only, directions,
+                reported=i == steps - 1,
+            ))  # fmt: skip
         return record
 
-    def step_d_mi(self, x_hat, y_in, batch: Rows, penalty_only=False, directions=None):
-        """D_MI on L_DMI + L^{d+1}_DMI + lambda1 * L_GP^MI."""
+    def _losses_wanted(self, reported: bool) -> bool:
+        return reported or self.every_update_losses
+
+    def step_d_mi(self, x_hat, y_in, batch: Rows, penalty_only=False, directions=None,
+                  reported: bool = True):  # fmt: skip
+        """D_MI on L_DMI + L^{d+1}_DMI + lambda1 * L_GP^MI. Unless `reported`, the closed form
+        returns no loss values (it does not need them)."""
         if self.closed_form and directions is None:
-            return self._step_d_mi_closed_form(x_hat, y_in, batch, penalty_only)
+            return self._step_d_mi_closed_form(
+                x_hat, y_in, batch, penalty_only, self._losses_wanted(reported)
+            )
         c, d = self.config, self.d
         jacobian = None
         if directions is not None:  # unbiased estimate of L_GP^MI from random projections
@@ -385,7 +401,8 @@ class _Trainer:
         return {"d_mi": loss_d_mi, "d_mi_label": loss_d_mi_label, "gp_mi": loss_gp_mi}
 
     @torch.no_grad()
-    def _step_d_mi_closed_form(self, x_hat, y_in, batch: Rows, penalty_only: bool):
+    def _step_d_mi_closed_form(self, x_hat, y_in, batch: Rows, penalty_only: bool,
+                               with_losses: bool):  # fmt: skip
         """`step_d_mi` (exact penalty) with the gradient written by hand: d loss / d scores for
         the element-wise and label losses, backpropagated through the taped D_MI, plus the
         penalty's d loss / d J backpropagated through the Jacobian's partial products. Same
@@ -397,7 +414,6 @@ class _Trainer:
             scores, jacobian, tape, columns = critic.input_jacobian_taped(x_hat, y_in, n_rows=d)
         else:
             scores, tape = critic.forward_taped(x_hat, y_in)
-        loss_d_mi, _ = self.adversarial_losses(scores[..., :d], m)
         grad_scores = torch.zeros_like(scores)
         n_observed, n_imputed = m.sum(dim=1, keepdim=True), (1 - m).sum(dim=1, keepdim=True)
         if c.adversarial_loss == "gain":  # binary cross-entropy, mean over the B x d entries
@@ -408,31 +424,37 @@ class _Trainer:
             grad_scores[..., :d] = per_feature * (
                 (1 - m) / (n_imputed + losses._EPS) - m / (n_observed + losses._EPS)
             )
-        loss_d_mi_label = self.zero()
         if self.semi_supervised:
             labelled = batch.labelled
-            loss_d_mi_label = losses.label_critic_loss(scores[..., d], labelled)
             n_labelled = labelled.sum(dim=1, keepdim=True).clamp_min(losses._EPS)
             n_unlabelled = (1 - labelled).sum(dim=1, keepdim=True).clamp_min(losses._EPS)
             grad_scores[..., d] = (1 - labelled) / n_unlabelled - labelled / n_labelled
         if penalty_only:
             grad_scores.zero_()
         critic.backward_taped(tape, grad_scores, weight_grads=True, input_grad=False)
-        loss_gp_mi = self.zero()
+        sq_norms = None
         if jacobian is not None:  # L_GP^MI = mean_i sum_b m_bi f(||J_bi||^2) / (n_i + eps)
-            sq_norms = jacobian.pow(2).sum(dim=-1).transpose(1, 2)  # (K, B, d)
             weight = m / ((n_observed + losses._EPS) * d)  # d L_GP^MI / d f(||J_bi||^2)
+            if c.penalty == "wgan_gp" or with_losses:
+                sq_norms = jacobian.pow(2).sum(dim=-1).transpose(1, 2)  # (K, B, d)
             if c.penalty == "wgan_gp":
-                loss_gp_mi = losses.wgan_gp_penalty(sq_norms, m)
                 norms = torch.sqrt(sq_norms + losses._EPS)
                 coefficient = 2.0 * c.lambda1 * weight * (norms - 1.0) / norms
             else:
-                loss_gp_mi = losses.zero_centred_penalty(sq_norms, m)
                 coefficient = 2.0 * c.lambda1 * weight
             grad_jacobian = jacobian * coefficient.transpose(1, 2)[..., None]
             critic.input_jacobian_backward(tape, columns, grad_jacobian)
         self.step_optimizer("d_mi", critic.grad)
-        return {"d_mi": loss_d_mi, "d_mi_label": loss_d_mi_label, "gp_mi": loss_gp_mi}
+        if not with_losses:
+            return {}
+        loss_d_mi, _ = self.adversarial_losses(scores[..., :d], m)
+        loss_d_mi_label = (
+            losses.label_critic_loss(scores[..., d], batch.labelled)
+            if self.semi_supervised
+            else self.zero()
+        )
+        return {"d_mi": loss_d_mi, "d_mi_label": loss_d_mi_label,
+                "gp_mi": self.zero() if sq_norms is None else self.penalty_of(sq_norms, m)}
 
     def step_e_g_mi(self, draws: Draws) -> dict[str, torch.Tensor]:
         """E then G_MI, each on L_GMI + alpha1 * L_recon (L_GMI weighted by adversarial_weight,
@@ -468,8 +490,9 @@ class _Trainer:
         rounds, critic_steps = (1, 1) if penalty_only else (c.n_cg, c.n_critic)
         record: dict[str, torch.Tensor] = {}
         for j in range(rounds):
+            last_round = j == rounds - 1
             if generator_first and not penalty_only:
-                record.update(self.step_g_cg(draws, j))
+                record.update(self.step_g_cg(draws, j, reported=last_round))
             part = slice(j * c.n_critic * n, (j + 1) * c.n_critic * n)
             with torch.no_grad():
                 h_fake = self.nets["g_cg"](latent[:, part], rows.y[:, part])
@@ -478,27 +501,33 @@ class _Trainer:
                 fake = torch.cat([h_fake, rows.y[:, part]], dim=-1)
                 per_step = (self.n_models, c.n_critic, n, real.shape[-1])
                 inputs = torch.cat([real.view(per_step), fake.view(per_step)], dim=2)
-            for i in range(critic_steps):
-                record.update(self.step_d_cg(inputs[:, i], penalty_only))
+            for i, step_inputs in enumerate(inputs.unbind(1)[:critic_steps]):
+                reported = last_round and i == critic_steps - 1
+                record.update(self.step_d_cg(step_inputs, penalty_only, reported))
             if not generator_first and not penalty_only:
-                record.update(self.step_g_cg(draws, j))
+                record.update(self.step_g_cg(draws, j, reported=last_round))
         return record
 
-    def step_d_cg(self, inputs: torch.Tensor, penalty_only: bool = False):
+    def step_d_cg(self, inputs: torch.Tensor, penalty_only: bool = False, reported=True):
         """D_CG on L_DCG + lambda2 * L_GP^CG (`inputs`: n real rows [h, y], then n fake ones).
 
         The gradient is taken in closed form (`StackedMLP.wasserstein_critic_gradient`): this
-        update runs n_CG x n_critic times per iteration.
+        update runs n_CG x n_critic times per iteration; unless `reported`, it returns no loss
+        values.
         """
         c, n = self.config, self.n_batch_labelled
         critic = self.nets["d_cg"]
         lambda2 = c.lambda2 if self.needs_penalty else 0.0
         penalty = "wgan_gp" if c.penalty == "wgan_gp" else "zero_centred"
         if self.closed_form:
+            with_losses = self._losses_wanted(reported)
             grad, loss_d_cg, loss_gp_cg = critic.wasserstein_critic_gradient(
                 inputs, n, self.noise_dim, lambda2, penalty, c.cg_penalty_reduction,
-                adversarial=not penalty_only,
+                adversarial=not penalty_only, with_losses=with_losses,
             )  # fmt: skip
+            if not with_losses:
+                self.step_optimizer("d_cg", grad)
+                return {}
         else:
             h, y = inputs[..., : self.noise_dim], inputs[..., self.noise_dim :]
             scores, jacobian = critic.forward_with_input_jacobian(h, y)
@@ -512,14 +541,15 @@ class _Trainer:
             loss_gp_cg = self.zero()
         return {"d_cg": loss_d_cg, "gp_cg": loss_gp_cg}
 
-    def step_g_cg(self, draws: Draws, round_index: int) -> dict[str, torch.Tensor]:
-        """G_CG on L_GCG + alpha2 * L_GMI(x_c) + alpha3 * L_CE(x_c, y_c)."""
+    def step_g_cg(self, draws: Draws, round_index: int, reported: bool = True):
+        """G_CG on L_GCG + alpha2 * L_GMI(x_c) + alpha3 * L_CE(x_c, y_c). Unless `reported`,
+        the closed form returns no loss values (it does not need them)."""
         c, d, n = self.config, self.d, self.n_batch_labelled
         # Condition on labels drawn like the real ones, so D_CG cannot tell them apart by y.
         y_c = draws.of("g_cg").batch(round_index, n).y
         z = draws.latent_of("g_cg")[:, round_index * n : (round_index + 1) * n]
         if self.closed_form:
-            return self._step_g_cg_closed_form(z, y_c)
+            return self._step_g_cg_closed_form(z, y_c, self._losses_wanted(reported))
         x_c, h_c = self.generate(z, y_c)
         loss_g_cg = losses.generator_loss(self.nets["d_cg"](h_c, y_c))
         all_imputed = torch.zeros_like(x_c)  # every entry of a generated row counts as imputed
@@ -530,7 +560,7 @@ class _Trainer:
         return {"g_cg": loss_g_cg, "g_mi_c": loss_g_mi_c, "ce_c": loss_ce_c}
 
     @torch.no_grad()
-    def _step_g_cg_closed_form(self, z: torch.Tensor, y_c: torch.Tensor):
+    def _step_g_cg_closed_form(self, z: torch.Tensor, y_c: torch.Tensor, with_losses: bool):
         """`step_g_cg` with the gradient backpropagated by hand through the taped MLPs: G_CG
         runs n_CG times per iteration, and its loss passes through five networks, so autograd's
         graph bookkeeping would cost more than the arithmetic. Same loss, same gradient (tested
@@ -542,10 +572,6 @@ class _Trainer:
         scores_cg, tape_d_cg = nets["d_cg"].forward_taped(h_c, y_c)
         scores_mi, tape_d_mi = nets["d_mi"].forward_taped(x_c, y_c)
         logits, tape_c = nets["classifier"].forward_taped(x_c)
-        all_imputed = torch.zeros_like(x_c)  # every entry of a generated row counts as imputed
-        loss_g_cg = losses.generator_loss(scores_cg)
-        _, loss_g_mi_c = self.adversarial_losses(scores_mi[..., :d], all_imputed)
-        loss_ce_c = losses.classifier_loss(logits, y_c)
         # d loss / d outputs, term by term
         grad_scores_cg = torch.full_like(scores_cg, -1.0 / n)
         grad_scores_mi = torch.zeros_like(scores_mi)
@@ -562,7 +588,15 @@ class _Trainer:
         grad_h_c = grad_h_c + grad_critic[..., : h_c.shape[-1]]
         nets["g_cg"].backward_taped(tape_g_cg, grad_h_c, weight_grads=True, input_grad=False)
         self.step_optimizer("g_cg", nets["g_cg"].grad)
-        return {"g_cg": loss_g_cg, "g_mi_c": loss_g_mi_c, "ce_c": loss_ce_c}
+        if not with_losses:
+            return {}
+        all_imputed = torch.zeros_like(x_c)  # every entry of a generated row counts as imputed
+        _, loss_g_mi_c = self.adversarial_losses(scores_mi[..., :d], all_imputed)
+        return {
+            "g_cg": losses.generator_loss(scores_cg),
+            "g_mi_c": loss_g_mi_c,
+            "ce_c": losses.classifier_loss(logits, y_c),
+        }
 
     # --- (3) semi-supervised classification -----------------------------------------------
 
