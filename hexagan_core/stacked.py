@@ -294,7 +294,7 @@ class StackedMLP(_FlatNetwork):
         rows = [relu_gate(weights[-1], real_hidden[-1])]
         for w, h in zip(reversed(weights[1:-1]), reversed(real_hidden[:-1]), strict=True):
             rows.append(relu_gate(torch.bmm(rows[-1], w), h))
-        first = weights[0][..., :n_penalised]
+        first, first_t, grad_first = self._first_layer_columns(n_penalised)
         jacobian = torch.bmm(rows[-1], first)
         scale = 1.0 / n_real if reduction == "mean" else 1.0
         loss_critic = loss_gp = None
@@ -316,8 +316,8 @@ class StackedMLP(_FlatNetwork):
         else:
             self.grad.zero_()
         grad_weights = self.grad_weights
-        grad_weights[0][..., :n_penalised].baddbmm_(rows[-1].transpose(1, 2), grad_jacobian)
-        grad_row = torch.bmm(grad_jacobian, self.weights_t[0][:, :n_penalised])
+        grad_first.baddbmm_(rows[-1].transpose(1, 2), grad_jacobian)
+        grad_row = torch.bmm(grad_jacobian, first_t)
         layers = zip(self.weights_t[1:-1], real_hidden[:-1], strict=True)
         for i, (w_t, h) in enumerate(layers, start=1):
             grad_pre = relu_gate(grad_row, h)
@@ -325,6 +325,18 @@ class StackedMLP(_FlatNetwork):
             grad_row = torch.bmm(grad_pre, w_t)
         grad_weights[-1].add_(relu_gate(grad_row, real_hidden[-1]).sum(1, keepdim=True))
         return self.grad, loss_critic, loss_gp
+
+    def _first_layer_columns(self, n: int) -> tuple[torch.Tensor, ...]:
+        """W_1[:, :n], its transpose and the gradient buffer's W_1[:, :n]: views made once per
+        n (no autograd here, so they stay valid as the flat buffers change in place)."""
+        if getattr(self, "_first_columns_n", None) != n:
+            self._first_columns = (
+                self.weights[0].detach()[..., :n],
+                self._weights_t[0].detach()[:, :n],
+                self.grad_weights[0][..., :n],
+            )
+            self._first_columns_n = n
+        return self._first_columns
 
     def _score_gradient(self, scores: torch.Tensor, n_real: int) -> torch.Tensor:
         """d L_DCG / d score: -1/n_real on real rows, +1/n_fake on fake ones (kept per shape)."""
