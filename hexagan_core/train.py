@@ -546,8 +546,9 @@ class _Trainer:
         the closed form returns no loss values (it does not need them)."""
         c, d, n = self.config, self.d, self.n_batch_labelled
         # Condition on labels drawn like the real ones, so D_CG cannot tell them apart by y.
-        y_c = draws.of("g_cg").batch(round_index, n).y
-        z = draws.latent_of("g_cg")[:, round_index * n : (round_index + 1) * n]
+        part = slice(round_index * n, (round_index + 1) * n)
+        y_c = draws.of("g_cg").y[:, part]
+        z = draws.latent_of("g_cg")[:, part]
         if self.closed_form:
             return self._step_g_cg_closed_form(z, y_c, self._losses_wanted(reported))
         x_c, h_c = self.generate(z, y_c)
