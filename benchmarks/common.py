@@ -678,6 +678,31 @@ def summarise_cells(
     return summary
 
 
+def sample_agreement(result: Any, seed: int, per_class: int = 100) -> dict[str, float]:
+    """How recognisable the class-conditional samples G_MI(G_CG(z, y)) of an
+    `experiment.RunResult` are: the share labelled y by a judge, a logistic regression fitted on
+    the complete training rows (every label, no entry removed; its accuracy on the complete test
+    rows bounds what to expect), and by HexaGAN's C (lenient: C is trained on such samples).
+    Chance: one over the classes."""
+    from sklearn.linear_model import LogisticRegression
+
+    train, test = result.experiment.train, result.experiment.test
+    known, known_test = train.y_true >= 0, test.y_true >= 0
+    judge = LogisticRegression(max_iter=300).fit(
+        np.nan_to_num(train.x_true[known]), train.y_true[known]
+    )
+    classes = range(result.model.n_classes)
+    samples = np.concatenate([result.model.sample(c, per_class, seed=seed)[0] for c in classes])
+    wanted = np.repeat(np.arange(result.model.n_classes), per_class)
+    return {
+        "samples_judge_agreement": float(np.mean(judge.predict(samples) == wanted)),
+        "samples_c_agreement": float(np.mean(result.model.predict(samples, seed=seed) == wanted)),
+        "judge_test_accuracy": float(
+            judge.score(np.nan_to_num(test.x_true[known_test]), test.y_true[known_test])
+        ),
+    }
+
+
 # --- figures -----------------------------------------------------------------------------------
 
 

@@ -23,7 +23,7 @@ Reported, mean ± sample SD over seeds (one seed by default: say so): imputation
 removed test pixels as intensities in [0, 1] (pixel / 255) and in the protocol's per-pixel
 min-max space, accuracy and macro F1 over the 10 digits on the test rows,
 training seconds, iterations run and selected; how recognisable HexaGAN's class-conditional
-samples are (`sample_agreement`: the share of G_MI(G_CG(z, y)) labelled y by a logistic
+samples are (`common.sample_agreement`: the share of G_MI(G_CG(z, y)) labelled y by a logistic
 regression fitted on the complete training digits, and by HexaGAN's own C; chance 0.1). Figures:
 DIR/NAME_samples.png, 10 class-
 conditional samples G_MI(G_CG(z, y)) per digit (`HexaGANModel.sample`), and
@@ -123,7 +123,7 @@ def run_one(cell: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
     )
     for name, scores in baseline_pixels.items():
         results[name]["rmse_pixels"] = scores["rmse"]
-    results["hexagan"].update(sample_agreement(result, seed))
+    results["hexagan"].update(common.sample_agreement(result, seed))
     y_train = experiment.train.y_input
     figures = {}
     if seed == args.seeds[0]:  # the figures show the first seed's model
@@ -148,25 +148,6 @@ def run_one(cell: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
         "config": result.report["config"],
         "results": results,
         "figures": figures,
-    }
-
-
-def sample_agreement(result: Any, seed: int, per_class: int = 100) -> dict[str, float]:
-    """How recognisable the class-conditional samples G_MI(G_CG(z, y)) are: the share labelled
-    y by a judge, a logistic regression fitted on the complete training digits (every label,
-    no pixel removed; its accuracy on the complete test digits bounds what to expect), and by
-    HexaGAN's C (lenient: C is trained on such samples). Chance: one over the classes."""
-    from sklearn.linear_model import LogisticRegression
-
-    train, test = result.experiment.train, result.experiment.test
-    judge = LogisticRegression(max_iter=300).fit(np.nan_to_num(train.x_true), train.y_true)
-    classes = range(result.model.n_classes)
-    samples = np.concatenate([result.model.sample(c, per_class, seed=seed)[0] for c in classes])
-    wanted = np.repeat(np.arange(result.model.n_classes), per_class)
-    return {
-        "samples_judge_agreement": float(np.mean(judge.predict(samples) == wanted)),
-        "samples_c_agreement": float(np.mean(result.model.predict(samples, seed=seed) == wanted)),
-        "judge_test_accuracy": float(judge.score(np.nan_to_num(test.x_true), test.y_true)),
     }
 
 

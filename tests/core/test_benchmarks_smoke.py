@@ -147,3 +147,14 @@ def test_imputation_resume_completes_a_stored_run_with_added_methods(tmp_path):
                      "--name", "t", "--methods", "mean", "zero", "--resume"])  # fmt: skip
     third = json.loads((tmp_path / "t.json").read_text())["runs"][0]
     assert third["iterations"] == 30 and "zero added to the stored run" not in third["notes"]
+
+
+def test_sample_agreement_quick_scores_shares():
+    sys.path.insert(0, str(REPO))
+    from benchmarks import sample_agreement
+
+    scores = sample_agreement.main(["--quick"])["wine"][0]
+    assert scores["classes"] == 2  # the built-in wine: class 0 against the rest
+    for key in ("samples_judge_agreement", "samples_c_agreement", "judge_test_accuracy"):
+        assert 0.0 <= scores[key] <= 1.0
+    assert scores["judge_test_accuracy"] > 0.8  # wine is nearly linearly separable
