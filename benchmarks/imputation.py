@@ -334,6 +334,14 @@ def verdict(mean_hexagan: float, mean_other: float, p: float | None) -> str:
     return f"{winner} lower, p < 0.05" if p < 0.05 else "no significant difference (p >= 0.05)"
 
 
+def label(method: str, header: dict[str, Any]) -> str:
+    """The method's table label, with the constructor parameters the run gave it."""
+    params = header.get("baseline_params", {}).get(method)
+    if not params:
+        return LABELS[method]
+    return f"{LABELS[method]}, {', '.join(f'{k} = {v}' for k, v in params.items())}"
+
+
 def markdown(header: dict[str, Any], summary: dict[str, Any], skipped: dict[str, str]) -> str:
     Column = common.Column
     parts = [
@@ -371,7 +379,7 @@ def markdown(header: dict[str, Any], summary: dict[str, Any], skipped: dict[str,
                 {
                     "dataset": dataset,
                     "hexagan": s["per_method"]["hexagan"]["rmse"],
-                    "best": LABELS[best],
+                    "best": label(best, header),
                     "best_rmse": s["per_method"][best]["rmse"],
                     "p": test["p_rank_sum"],
                     "d": test["cohens_d"],
@@ -422,7 +430,7 @@ def markdown(header: dict[str, Any], summary: dict[str, Any], skipped: dict[str,
         rows = []
         for method, values in s["per_method"].items():
             test = s["tests_rmse"].get(method)
-            row = {"method": LABELS[method], **values}
+            row = {"method": label(method, header), **values}
             if test is not None:
                 row.update(
                     p=test["p_rank_sum"],
