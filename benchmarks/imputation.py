@@ -283,6 +283,7 @@ def complete_run(
         "wall_s": stored["wall_s"] + watch.seconds,
         "notes": [*stored["notes"], f"{', '.join(added)} added to the stored run"],
         "results": {**stored["results"], **scores},
+        "resumed": True,  # HexaGAN was not retrained
     }
 
 

@@ -101,6 +101,7 @@ def table_facts(table: str, stem: str, header: dict[str, Any]) -> dict[str, Any]
         "load": None if not load else load[0],
         "date": header.get("date", "?"),
         "wall_s": header.get("wall_s"),
+        "resumed": header.get("resumed_runs", 0),
         "runs": None,
     }
 
@@ -168,7 +169,8 @@ def markdown(collected: dict[str, Any]) -> str:
                 Column("load at start", "load", digits=2),
                 Column("date (UTC)", "date"),
                 Column("HexaGAN trainings", "runs"),
-                Column("table wall time s (HexaGAN + baselines)", "wall_s", digits=0),
+                Column("of them resumed from an earlier run", "resumed", digits=0),
+                Column("last run's wall time s (HexaGAN + baselines)", "wall_s", digits=0),
             ],
             collected["tables"],
         ),
