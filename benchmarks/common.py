@@ -403,6 +403,25 @@ def parse_iterations(
     return {d: per_dataset.get(d, default) for d in datasets}
 
 
+def parse_overrides(items: list[str], parser: argparse.ArgumentParser) -> dict[str, Any]:
+    """FIELD=VALUE pairs as HexaGANConfig overrides, each value typed like the field's default
+    (a bad field or value is a usage error: one line, exit status 2)."""
+    from hexagan_core.config import HexaGANConfig
+
+    defaults = HexaGANConfig().to_dict()
+    overrides: dict[str, Any] = {}
+    for item in items:
+        field, _, text = item.partition("=")
+        if field not in defaults or not text:
+            parser.error(f"--set expects FIELD=VALUE with a HexaGANConfig field; got {item!r}")
+        try:
+            overrides[field] = type(defaults[field])(text)
+            HexaGANConfig(**{**defaults, **overrides}).validate()
+        except ValueError as error:
+            parser.error(f"--set {item}: {error}")
+    return overrides
+
+
 def check_available(dataset: str, max_rows: int | None) -> str | None:
     """None if the built-in `dataset` loads, else why not (credit offline without a copy)."""
     from hexagan_core.data import DataError, load_builtin

@@ -115,7 +115,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.iterations = args.iterations or ["100"]
     args.name = args.name or ("imputation_quick" if args.quick else "imputation")
     args.iterations = common.parse_iterations(args.iterations, args.datasets, DATASETS)
-    args.overrides = parse_overrides(args.set, parser)
+    args.overrides = common.parse_overrides(args.set, parser)
     args.baseline_params = parse_baseline_params(args.baseline_param, args.methods, parser)
     return args
 
@@ -148,25 +148,6 @@ def parse_baseline_params(
         except ValueError as error:
             parser.error(f"--baseline-param: {error}")
     return params
-
-
-def parse_overrides(items: list[str], parser: argparse.ArgumentParser) -> dict[str, Any]:
-    """FIELD=VALUE pairs as HexaGANConfig overrides, each value typed like the field's default
-    (a bad field or value is a usage error: one line, exit status 2)."""
-    from hexagan_core.config import HexaGANConfig
-
-    defaults = HexaGANConfig().to_dict()
-    overrides: dict[str, Any] = {}
-    for item in items:
-        field, _, text = item.partition("=")
-        if field not in defaults or not text:
-            parser.error(f"--set expects FIELD=VALUE with a HexaGANConfig field; got {item!r}")
-        try:
-            overrides[field] = type(defaults[field])(text)
-            HexaGANConfig(**{**defaults, **overrides}).validate()
-        except ValueError as error:
-            parser.error(f"--set {item}: {error}")
-    return overrides
 
 
 # --- running ------------------------------------------------------------------------------------

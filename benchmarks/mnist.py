@@ -2,6 +2,7 @@
 
     python benchmarks/mnist.py [--rows 4000] [--iterations 1000] [--imbalance-ratio 10]
         [--label-missing-rate 0.5] [--baselines mean knn] [--select-on val_rmse]
+        [--set FIELD=VALUE ...]
         [--seeds 0] [--device cpu] [--out DIR] [--name mnist] [--note TEXT] [--resume]
         [--render] [--quick]
 
@@ -64,7 +65,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--label-missing-rate", type=float, default=0.5)
     parser.add_argument("--baselines", nargs="*", default=["mean", "knn"], choices=("mean", "knn"))
     parser.add_argument("--select-on", default="val_rmse", choices=("val_rmse", "val_f1", "last"))
+    parser.add_argument(
+        "--set",
+        nargs="+",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="HexaGANConfig fields to override in preset mnist (e.g. cg_penalty=zero_centred)",
+    )
     args = parser.parse_args(argv)
+    args.overrides = common.parse_overrides(args.set, parser)
     if args.quick:
         args.rows, args.seeds, args.baselines = 300, [0], ["mean"]
         args.iterations = args.iterations or 4
@@ -80,7 +89,7 @@ def plan_key(cell: str, args: argparse.Namespace) -> dict[str, Any]:
             "rows", "iterations", "imbalance_ratio", "label_missing_rate", "baselines",
             "select_on", "device", "quick",
         )
-    }  # fmt: skip
+    } | ({"overrides": args.overrides} if args.overrides else {})  # fmt: skip
 
 
 def run_one(cell: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
@@ -88,7 +97,9 @@ def run_one(cell: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
     from hexagan_core import metrics
     from hexagan_core.experiment import RunOptions, run_experiment
 
-    overrides = {"eval_every": 2} if args.quick else {}  # the preset checks every 100
+    overrides = dict(args.overrides)
+    if args.quick:
+        overrides["eval_every"] = 2  # the preset checks every 100
     options = RunOptions(
         data="mnist",
         seed=seed,

@@ -23,6 +23,7 @@ __all__ = ["HexaGANConfig", "PRESETS", "preset", "CHOICES", "NUMERIC_CONSTRAINTS
 CHOICES: dict[str, tuple[str, ...]] = {
     "architecture": ("paper", "official", "mnist"),
     "penalty": ("zero_centred", "wgan_gp", "weight_clip", "none"),
+    "cg_penalty": ("same", "zero_centred", "wgan_gp", "weight_clip", "none"),
     "adversarial_loss": ("hexagan", "gain"),
     "label_adversarial": ("soft", "straight_through", "rounded"),
     "optimizer": ("rmsprop", "adam"),
@@ -75,8 +76,12 @@ class HexaGANConfig:
     """L_GP^MI's per-row input gradients: 0 = exact (per-sample Jacobian, O(B d^3) per D_MI
     update); P > 0 = an unbiased estimate from P random +-1 projections per row (O(P B d^2)),
     for many features. Zero-centred penalty only."""
+    cg_penalty: str = "same"
+    """D_CG's regulariser when it should differ from D_MI's: 'same' (= penalty) or one of
+    penalty's options. D_CG's penalty is cheap (one score of the hidden vector) even where
+    D_MI's is not (a 785 x 784 Jacobian per MNIST image)."""
     clip_value: float = 0.01
-    """Bound for weight clipping (penalty='weight_clip')."""
+    """Bound for weight clipping (penalty or cg_penalty 'weight_clip')."""
     cg_penalty_reduction: str = "mean"
     """L_GP^CG over the batch: 'mean' (paper) or 'sum' (official code)."""
     adversarial_loss: str = "hexagan"

@@ -315,12 +315,18 @@ class _Trainer:
 
     def step_optimizer(self, name: str, grad: torch.Tensor) -> None:
         self.optimizers[name].step(grad)
-        if self.config.penalty == "weight_clip" and name in ("d_mi", "d_cg"):
+        if name in ("d_mi", "d_cg") and self.regulariser(name) == "weight_clip":
             self.nets[name].flat.clamp_(-self.config.clip_value, self.config.clip_value)
 
     @property
     def needs_penalty(self) -> bool:
-        return self.config.penalty not in ("weight_clip", "none")
+        """Whether D_MI has a gradient penalty."""
+        return self.regulariser("d_mi") not in ("weight_clip", "none")
+
+    def regulariser(self, critic: str) -> str:
+        """The critic's ('d_mi' or 'd_cg') regulariser: `penalty`, or D_CG's own `cg_penalty`."""
+        c = self.config
+        return c.cg_penalty if critic == "d_cg" and c.cg_penalty != "same" else c.penalty
 
     def penalty(self, jacobian: torch.Tensor | None, mask: torch.Tensor | None = None):
         """L_GP^MI from D_MI's Jacobian (observed entries of `mask`), or L_GP^CG from D_CG's."""
@@ -329,7 +335,7 @@ class _Trainer:
         if mask is None:  # D_CG: one scalar output
             return losses.hidden_penalty(
                 jacobian[..., 0, :], self.config.cg_penalty_reduction,
-                one_centred=self.config.penalty == "wgan_gp",
+                one_centred=self.regulariser("d_cg") == "wgan_gp",
             )  # fmt: skip
         return self.penalty_of(jacobian[..., : self.d, :].pow(2).sum(dim=-1), mask)
 
@@ -517,8 +523,10 @@ class _Trainer:
         """
         c, n = self.config, self.n_batch_labelled
         critic = self.nets["d_cg"]
-        lambda2 = c.lambda2 if self.needs_penalty else 0.0
-        penalty = "wgan_gp" if c.penalty == "wgan_gp" else "zero_centred"
+        regulariser = self.regulariser("d_cg")
+        penalised = regulariser not in ("weight_clip", "none")
+        lambda2 = c.lambda2 if penalised else 0.0
+        penalty = "wgan_gp" if regulariser == "wgan_gp" else "zero_centred"
         if self.closed_form:
             with_losses = self._losses_wanted(reported)
             grad, loss_d_cg, loss_gp_cg = critic.wasserstein_critic_gradient(
@@ -537,7 +545,7 @@ class _Trainer:
                 ((0.0 if penalty_only else 1.0) * loss_d_cg + lambda2 * loss_gp_cg).sum()
             )
         self.step_optimizer("d_cg", grad)
-        if not self.needs_penalty:
+        if not penalised:
             loss_gp_cg = self.zero()
         return {"d_cg": loss_d_cg, "gp_cg": loss_gp_cg}
 

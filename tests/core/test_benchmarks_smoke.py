@@ -66,22 +66,22 @@ def test_training_length_quick_reads_validation_only():
     assert all(0 < v < 1 for v in best[200])
 
 
-def test_imputation_set_overrides_are_typed_and_checked():
+def test_set_overrides_are_typed_and_checked():
     import argparse
 
     import pytest
 
     sys.path.insert(0, str(REPO))
-    from benchmarks import imputation
+    from benchmarks import common
 
     parser = argparse.ArgumentParser()
-    assert imputation.parse_overrides(["penalty_projections=4", "lr=0.002"], parser) == {
+    assert common.parse_overrides(["penalty_projections=4", "lr=0.002"], parser) == {
         "penalty_projections": 4,
         "lr": 0.002,
     }
     for bad in (["no_such_field=1"], ["penalty_projections=-1"], ["iterations"]):
         with pytest.raises(SystemExit) as exit_info:
-            imputation.parse_overrides(bad, parser)
+            common.parse_overrides(bad, parser)
         assert exit_info.value.code == 2
 
 

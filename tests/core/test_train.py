@@ -37,6 +37,8 @@ TINY = {"iterations": 3, "batch_size": 8, "eval_every": 1}
         {},
         {"penalty": "wgan_gp"},
         {"penalty": "weight_clip"},
+        {"penalty": "weight_clip", "cg_penalty": "zero_centred"},
+        {"cg_penalty": "wgan_gp"},
         {"adversarial_loss": "gain"},
         {"optimizer": "adam"},
         {"label_adversarial": "straight_through"},
@@ -72,6 +74,23 @@ def test_weight_clipping_bounds_the_critics():
                 device="cpu")
     for critic in (model.networks.d_mi, model.networks.d_cg):
         assert max(p.abs().max().item() for p in critic.parameters()) <= 0.01 + 1e-7
+
+
+@pytest.mark.parametrize(("penalty", "cg_penalty"), [("weight_clip", "zero_centred"),
+                                                     ("zero_centred", "weight_clip")])
+def test_d_cg_can_have_its_own_regulariser(penalty, cg_penalty):
+    _, x_in, _, y_in = _toy()
+    reports = []
+    model = fit(preset("paper", **TINY, penalty=penalty, cg_penalty=cg_penalty, clip_value=0.01),
+                x_in, y_in, device="cpu", callback=reports.append)
+    largest = {name: max(p.abs().max().item() for p in getattr(model.networks, name).parameters())
+               for name in ("d_mi", "d_cg")}  # fmt: skip
+    clipped = "d_mi" if penalty == "weight_clip" else "d_cg"
+    penalised = {"d_mi": "gp_mi", "d_cg": "gp_cg"}["d_cg" if clipped == "d_mi" else "d_mi"]
+    unpenalised = {"d_mi": "gp_mi", "d_cg": "gp_cg"}[clipped]
+    assert largest[clipped] <= 0.01 + 1e-7
+    assert largest["d_cg" if clipped == "d_mi" else "d_mi"] > 0.01
+    assert reports[-1]["losses"][penalised] > 0 and reports[-1]["losses"][unpenalised] == 0
 
 
 def test_same_seed_same_model_and_different_seed_different_model():
