@@ -384,13 +384,14 @@ def finish_header(header: dict[str, Any], started: float) -> None:
 
 
 def parse_iterations(
-    entries: Sequence[str], datasets: Sequence[str], known: Sequence[str]
-) -> dict[str, int]:
-    """{dataset: iterations} from 'N' (every dataset) and 'NAME=N'; preset 'default''s length
-    for the rest, resolved here so that stored plans name the length trained."""
+    entries: Sequence[str], datasets: Sequence[str], known: Sequence[str],
+    preset_name: str = "default",
+) -> dict[str, int]:  # fmt: skip
+    """{dataset: iterations} from 'N' (every dataset) and 'NAME=N'; the preset's length for the
+    rest, resolved here so that stored plans name the length trained."""
     from hexagan_core.config import preset
 
-    default = preset("default").iterations
+    default = preset(preset_name).iterations
     per_dataset: dict[str, int] = {}
     for entry in entries:
         name, _, value = entry.rpartition("=")

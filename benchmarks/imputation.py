@@ -2,7 +2,7 @@
 
     python benchmarks/imputation.py [--datasets breast wine credit madelon] [--seeds 0 1 2 3 4]
         [--methods mean zero knn mice missforest gain] [--iterations N | NAME=N ...]
-        [--set FIELD=VALUE ...] [--baseline-param NAME.FIELD=VALUE ...]
+        [--preset default] [--set FIELD=VALUE ...] [--baseline-param NAME.FIELD=VALUE ...]
         [--max-rows 5000] [--device cpu] [--out DIR]
         [--name imputation] [--note TEXT]
         [--resume] [--render] [--quick]
@@ -20,11 +20,13 @@ many seeds HexaGAN's RMSE is the lower one (same masks within a seed).
 is larger); offline, madelon is the synthetic Madelon of `hexagan_core.data` (a different draw for
 each seed). A dataset that cannot be loaded (credit offline without a local copy) is skipped and
 the reason written into the table. `--iterations 300 madelon=200` sets HexaGAN's iterations for
-all datasets, or for one; `--baseline-param mice.n_nearest_features=50` passes a parameter to one
-baseline's constructor. Results go to DIR/NAME.json and DIR/NAME.md after every run, so an
-interrupted run keeps what it finished; `--resume` reuses the finished runs of the same plan, and
-completes a stored run whose plan differs only in lacking some of `--methods` by fitting just
-those on the same split and masks (HexaGAN is not retrained); `--render` only rewrites NAME.md
+all datasets, or for one; `--preset paper` trains the paper-faithful preset instead of the
+default (and `--iterations` then defaults to that preset's length);
+`--baseline-param mice.n_nearest_features=50` passes a parameter to one baseline's constructor.
+Results go to DIR/NAME.json and DIR/NAME.md after every run, so an interrupted run keeps what
+it finished; `--resume` reuses the finished runs of the same plan, and completes a stored run
+whose plan differs only in lacking some of `--methods` by fitting just those on the same split
+and masks (HexaGAN is not retrained); `--render` only rewrites NAME.md
 from NAME.json; `--note` adds a line to the table's header.
 
 --quick (the CI smoke test): breast, seed 0, 100 iterations, mean and kNN; written under the name
@@ -76,6 +78,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=[],
         help="HexaGAN iterations: N for every dataset, NAME=N for one",
     )
+    parser.add_argument("--preset", default="default", choices=("default", "paper", "official"))
     parser.add_argument(
         "--set",
         nargs="+",
@@ -114,7 +117,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.datasets, args.seeds, args.methods = ["breast"], [0], ["mean", "knn"]
         args.iterations = args.iterations or ["100"]
     args.name = args.name or ("imputation_quick" if args.quick else "imputation")
-    args.iterations = common.parse_iterations(args.iterations, args.datasets, DATASETS)
+    args.iterations = common.parse_iterations(
+        args.iterations, args.datasets, DATASETS, preset_name=args.preset
+    )
     args.overrides = common.parse_overrides(args.set, parser)
     args.baseline_params = parse_baseline_params(args.baseline_param, args.methods, parser)
     return args
@@ -162,6 +167,7 @@ def run_options(dataset: str, seed: int, args: argparse.Namespace) -> Any:
         seed=seed,
         missing_rate=0.2,
         mechanism="mcar",
+        preset=args.preset,
         baselines=list(args.methods),
         baseline_params=dict(args.baseline_params),
         device=args.device,
@@ -212,6 +218,8 @@ def plan_key(dataset: str, args: argparse.Namespace) -> dict[str, Any]:
     }
     if args.baseline_params:  # absent when empty, as in plans stored before the option
         plan["baseline_params"] = args.baseline_params
+    if args.preset != "default":  # likewise
+        plan["preset"] = args.preset
     return plan
 
 
@@ -317,7 +325,9 @@ def verdict(mean_hexagan: float, mean_other: float, p: float | None) -> str:
 
 
 def label(method: str, header: dict[str, Any]) -> str:
-    """The method's table label, with the constructor parameters the run gave it."""
+    """The method's table label, with the preset or constructor parameters the run gave it."""
+    if method == "hexagan":
+        return f"HexaGAN ({header.get('preset', 'default')} preset)"
     params = header.get("baseline_params", {}).get(method)
     if not params:
         return LABELS[method]
@@ -333,7 +343,8 @@ def markdown(header: dict[str, Any], summary: dict[str, Any], skipped: dict[str,
         "",
         "Protocol: `hexagan_core.experiment.run_experiment` per dataset and seed: stratified "
         "65/15/20 split, 20 % of the observed cells removed completely at random, min-max scaler "
-        "fitted on the training rows. HexaGAN (preset `default`) keeps the networks with the "
+        f"fitted on the training rows. HexaGAN (preset `{header.get('preset', 'default')}`) "
+        "keeps the networks with the "
         "best validation RMSE, evaluated every 50 iterations; nothing is selected on the test "
         "split. Every method sees the same masks and splits within a seed and is scored on the "
         "same removed test entries (min-max space). RMSE: global (GAIN's form); per row: mean "
@@ -459,6 +470,7 @@ def main(argv: list[str] | None = None) -> int:
     header["quick"] = args.quick
     header["notes"] = list(args.note)
     header["baseline_params"] = args.baseline_params
+    header["preset"] = args.preset
     args.previous = common.load_previous(args.out / f"{args.name}.json", args.resume)
 
     return common.run_table(

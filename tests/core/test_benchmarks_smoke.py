@@ -158,3 +158,17 @@ def test_sample_agreement_quick_scores_shares():
     for key in ("samples_judge_agreement", "samples_c_agreement", "judge_test_accuracy"):
         assert 0.0 <= scores[key] <= 1.0
     assert scores["judge_test_accuracy"] > 0.8  # wine is nearly linearly separable
+
+
+def test_imputation_trains_the_preset_asked_for(tmp_path):
+    sys.path.insert(0, str(REPO))
+    import json
+
+    from benchmarks import imputation
+
+    imputation.main(["--datasets", "breast", "--seeds", "0", "--methods", "mean", "--preset",
+                     "paper", "--iterations", "3", "--out", str(tmp_path), "--name", "p"])  # fmt: skip
+    stored = json.loads((tmp_path / "p.json").read_text())
+    run = stored["runs"][0]
+    assert run["plan"]["preset"] == "paper" and run["config"]["n_cg"] == 10
+    assert "HexaGAN (paper preset)" in (tmp_path / "p.md").read_text()
