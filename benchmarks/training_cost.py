@@ -31,6 +31,7 @@ from benchmarks import common  # noqa: E402
 TABLES = (
     ("Table 1", "imputation_default_v3"),
     ("Table 1 (madelon)", "imputation_madelon"),
+    ("Table 1 (paper preset)", "imputation_paper"),
     ("Table 2", "classification"),
     ("Table 3", "missing_rate"),
     ("Table 4", "learning_curves"),
