@@ -166,8 +166,10 @@ def test_imputation_trains_the_preset_asked_for(tmp_path):
 
     from benchmarks import imputation
 
-    imputation.main(["--datasets", "breast", "--seeds", "0", "--methods", "mean", "--preset",
-                     "paper", "--iterations", "3", "--out", str(tmp_path), "--name", "p"])  # fmt: skip
+    imputation.main([
+        "--datasets", "breast", "--seeds", "0", "--methods", "mean", "--preset", "paper",
+        "--iterations", "3", "--out", str(tmp_path), "--name", "p",
+    ])  # fmt: skip
     stored = json.loads((tmp_path / "p.json").read_text())
     run = stored["runs"][0]
     assert run["plan"]["preset"] == "paper" and run["config"]["n_cg"] == 10
