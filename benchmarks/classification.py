@@ -450,8 +450,7 @@ def write(args, header, runs, skipped) -> None:
         "summary": summary,
         "runs": runs,
     }
-    common.dump_json(args.out / f"{args.name}.json", payload)
-    (args.out / f"{args.name}.md").write_text(markdown(header, summary, skipped), "utf-8")
+    common.write_results(args, payload, markdown(header, summary, skipped))
 
 
 def main(argv: list[str] | None = None) -> int:

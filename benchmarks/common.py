@@ -374,6 +374,12 @@ def dump_json(path: str | Path, payload: Any) -> Path:
     return path
 
 
+def write_results(args: Any, payload: dict[str, Any], markdown_text: str) -> None:
+    """A script's results: DIR/NAME.json (`payload`) and DIR/NAME.md (`markdown_text`)."""
+    dump_json(args.out / f"{args.name}.json", payload)
+    (args.out / f"{args.name}.md").write_text(markdown_text, "utf-8")
+
+
 def finish_header(header: dict[str, Any], started: float) -> None:
     """Add the finishing date and the wall time since `started` (time.perf_counter())."""
     header["finished"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
@@ -402,6 +408,17 @@ def parse_iterations(
         else:
             default = int(value)
     return {d: per_dataset.get(d, default) for d in datasets}
+
+
+def add_set_option(parser: argparse.ArgumentParser, example: str) -> None:
+    """The --set FIELD=VALUE option (HexaGANConfig overrides; read with `parse_overrides`)."""
+    parser.add_argument(
+        "--set",
+        nargs="+",
+        default=[],
+        metavar="FIELD=VALUE",
+        help=f"HexaGANConfig fields to override (e.g. {example})",
+    )
 
 
 def parse_overrides(items: list[str], parser: argparse.ArgumentParser) -> dict[str, Any]:

@@ -79,13 +79,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="HexaGAN iterations: N for every dataset, NAME=N for one",
     )
     parser.add_argument("--preset", default="default", choices=("default", "paper", "official"))
-    parser.add_argument(
-        "--set",
-        nargs="+",
-        default=[],
-        metavar="FIELD=VALUE",
-        help="HexaGANConfig fields to override (e.g. penalty_projections=4), for every dataset",
-    )
+    common.add_set_option(parser, "penalty_projections=4; every dataset")
     parser.add_argument(
         "--baseline-param",
         nargs="+",
@@ -207,38 +201,34 @@ def run_one(dataset: str, seed: int, args: argparse.Namespace) -> dict[str, Any]
     }
 
 
-def plan_key(dataset: str, args: argparse.Namespace) -> dict[str, Any]:
-    """What must match for --resume to reuse a run."""
+def plan_key(
+    dataset: str, args: argparse.Namespace, methods: set[str] | None = None
+) -> dict[str, Any]:
+    """What must match for --resume to reuse a run (of `methods`, by default --methods)."""
+    methods = set(args.methods) if methods is None else methods
     plan = {
         "iterations": args.iterations[dataset],
         "overrides": args.overrides,
-        "methods": sorted(args.methods),
+        "methods": sorted(methods),
         "max_rows": args.max_rows,
         "device": args.device,
     }
-    if args.baseline_params:  # absent when empty, as in plans stored before the option
-        plan["baseline_params"] = args.baseline_params
+    params = {m: p for m, p in args.baseline_params.items() if m in methods}
+    if params:  # absent when empty, as in plans stored before the option
+        plan["baseline_params"] = params
     if args.preset != "default":  # likewise
         plan["preset"] = args.preset
     return plan
 
 
 def completable_run(dataset: str, seed: int, args: argparse.Namespace) -> dict[str, Any] | None:
-    """A stored run of (dataset, seed) whose plan is this one's but for fewer methods (and so
-    fewer baseline parameters): its HexaGAN and baselines stand, the other methods are added."""
-    plan = plan_key(dataset, args)
+    """A stored run of (dataset, seed) whose plan is this one's but for fewer methods: its
+    HexaGAN and baselines stand, the other methods are added."""
     for stored in args.previous:
         if (stored.get("dataset"), stored.get("seed")) != (dataset, seed):
             continue
         had = set(stored["plan"]["methods"])
-        if not had < set(args.methods):
-            continue
-        expected = dict(plan, methods=sorted(had))
-        kept = {m: p for m, p in args.baseline_params.items() if m in had}
-        expected.pop("baseline_params", None)
-        if kept:
-            expected["baseline_params"] = kept
-        if stored["plan"] == expected:
+        if had < set(args.methods) and stored["plan"] == plan_key(dataset, args, had):
             return stored
     return None
 
@@ -445,8 +435,7 @@ def markdown(header: dict[str, Any], summary: dict[str, Any], skipped: dict[str,
 def write(args, header, runs, skipped) -> None:
     summary = summarise(runs, header["methods"][1:])  # the stored plan, also for --render
     payload = {"header": header, "skipped": skipped, "summary": summary, "runs": runs}
-    common.dump_json(args.out / f"{args.name}.json", payload)
-    (args.out / f"{args.name}.md").write_text(markdown(header, summary, skipped), "utf-8")
+    common.write_results(args, payload, markdown(header, summary, skipped))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -238,15 +238,13 @@ def write(
 ) -> None:
     variants = header["variants"]
     summary = summarise(runs, variants)
-    common.dump_json(
-        args.out / f"{args.name}.json", {"header": header, "summary": summary, "runs": runs}
-    )
     figure = None
     if runs:
         seeds = len({r["seed"] for r in runs})
         title = f"{header['dataset']}, 20 % MCAR: validation RMSE ({seeds} seed(s))"
         figure = plot(runs, variants, args.out / f"{args.name}.png", title).name
-    (args.out / f"{args.name}.md").write_text(markdown(header, summary, figure), "utf-8")
+    payload = {"header": header, "summary": summary, "runs": runs}
+    common.write_results(args, payload, markdown(header, summary, figure))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -195,14 +195,13 @@ def write(
 ) -> None:
     cells = [cell_name(r) for r in header["rates"]]
     summary = summarise(runs, cells)
-    payload = {"header": header, "summary": summary, "runs": runs}
-    common.dump_json(args.out / f"{args.name}.json", payload)
     figure = None
     if summary:
         seeds = len(next(iter(summary.values()))["hexagan"]["seeds"])
         title = f"{header['dataset']}: RMSE vs missing rate (mean ± SD, {seeds} seed(s))"
         figure = plot(summary, args.out / f"{args.name}.png", title).name
-    (args.out / f"{args.name}.md").write_text(markdown(header, summary, figure), "utf-8")
+    payload = {"header": header, "summary": summary, "runs": runs}
+    common.write_results(args, payload, markdown(header, summary, figure))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -65,13 +65,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--label-missing-rate", type=float, default=0.5)
     parser.add_argument("--baselines", nargs="*", default=["mean", "knn"], choices=("mean", "knn"))
     parser.add_argument("--select-on", default="val_rmse", choices=("val_rmse", "val_f1", "last"))
-    parser.add_argument(
-        "--set",
-        nargs="+",
-        default=[],
-        metavar="FIELD=VALUE",
-        help="HexaGANConfig fields to override in preset mnist (e.g. cg_penalty=zero_centred)",
-    )
+    common.add_set_option(parser, "cg_penalty=zero_centred, in preset mnist")
     args = parser.parse_args(argv)
     args.overrides = common.parse_overrides(args.set, parser)
     if args.quick:
@@ -298,10 +292,8 @@ def write(
     skipped: dict[str, str],
 ) -> None:
     summary = summarise(runs, header["methods"])
-    common.dump_json(
-        args.out / f"{args.name}.json", {"header": header, "summary": summary, "runs": runs}
-    )
-    (args.out / f"{args.name}.md").write_text(markdown(header, summary, runs), "utf-8")
+    payload = {"header": header, "summary": summary, "runs": runs}
+    common.write_results(args, payload, markdown(header, summary, runs))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -83,6 +83,7 @@ class EagerReference:
             "update_order": ("paper",),
             "adversarial_loss": ("hexagan",),
             "penalty": ("zero_centred", "wgan_gp", "none"),
+            "cg_penalty": ("same",),
             "classifier_balance": ("synthetic",),
             "penalty_projections": (0,),
         }

@@ -268,10 +268,8 @@ def write(
     skipped: dict[str, str],
 ) -> None:
     summary = summarise(runs, header["cells"])
-    common.dump_json(
-        args.out / f"{args.name}.json", {"header": header, "summary": summary, "runs": runs}
-    )
-    (args.out / f"{args.name}.md").write_text(markdown(header, summary), "utf-8")
+    payload = {"header": header, "summary": summary, "runs": runs}
+    common.write_results(args, payload, markdown(header, summary))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -103,6 +103,7 @@ class StackedMLP(_FlatNetwork):
         # The hand-written gradients are written here, through views made once.
         self.grad = torch.zeros_like(self.flat)
         self.grad_weights, self.grad_biases = self._views(self.grad)
+        self._first_columns: dict[int, tuple[torch.Tensor, ...]] = {}
 
     def _views(self, flat: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """Weight and bias views of a buffer laid out like `flat` (e.g. a gradient)."""
@@ -329,14 +330,13 @@ class StackedMLP(_FlatNetwork):
     def _first_layer_columns(self, n: int) -> tuple[torch.Tensor, ...]:
         """W_1[:, :n], its transpose and the gradient buffer's W_1[:, :n]: views made once per
         n (no autograd here, so they stay valid as the flat buffers change in place)."""
-        if getattr(self, "_first_columns_n", None) != n:
-            self._first_columns = (
+        if n not in self._first_columns:
+            self._first_columns[n] = (
                 self.weights[0].detach()[..., :n],
                 self._weights_t[0].detach()[:, :n],
                 self.grad_weights[0][..., :n],
             )
-            self._first_columns_n = n
-        return self._first_columns
+        return self._first_columns[n]
 
     def _score_gradient(self, scores: torch.Tensor, n_real: int) -> torch.Tensor:
         """d L_DCG / d score: -1/n_real on real rows, +1/n_fake on fake ones (kept per shape)."""

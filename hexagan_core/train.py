@@ -208,6 +208,11 @@ class _Trainer:
         # An iteration reports the last update's losses of each kind; the closed-form updates
         # before it skip computing theirs (their gradients need none). True: every update's.
         self.every_update_losses = False
+        # Each critic's regulariser: `penalty`, or for D_CG its own `cg_penalty`.
+        self.regularisers = {
+            "d_mi": config.penalty,
+            "d_cg": config.penalty if config.cg_penalty == "same" else config.cg_penalty,
+        }
         self.base_lrs = {name: o.lr for name, o in self.optimizers.items()}
 
     def _pools(self, rows: torch.Tensor, what: str) -> torch.Tensor:
@@ -315,18 +320,12 @@ class _Trainer:
 
     def step_optimizer(self, name: str, grad: torch.Tensor) -> None:
         self.optimizers[name].step(grad)
-        if name in ("d_mi", "d_cg") and self.regulariser(name) == "weight_clip":
+        if self.regularisers.get(name) == "weight_clip":
             self.nets[name].flat.clamp_(-self.config.clip_value, self.config.clip_value)
 
-    @property
-    def needs_penalty(self) -> bool:
-        """Whether D_MI has a gradient penalty."""
-        return self.regulariser("d_mi") not in ("weight_clip", "none")
-
-    def regulariser(self, critic: str) -> str:
-        """The critic's ('d_mi' or 'd_cg') regulariser: `penalty`, or D_CG's own `cg_penalty`."""
-        c = self.config
-        return c.cg_penalty if critic == "d_cg" and c.cg_penalty != "same" else c.penalty
+    def penalised(self, critic: str) -> bool:
+        """Whether the critic ('d_mi' or 'd_cg') has a gradient penalty."""
+        return self.regularisers[critic] not in ("weight_clip", "none")
 
     def penalty(self, jacobian: torch.Tensor | None, mask: torch.Tensor | None = None):
         """L_GP^MI from D_MI's Jacobian (observed entries of `mask`), or L_GP^CG from D_CG's."""
@@ -335,7 +334,7 @@ class _Trainer:
         if mask is None:  # D_CG: one scalar output
             return losses.hidden_penalty(
                 jacobian[..., 0, :], self.config.cg_penalty_reduction,
-                one_centred=self.regulariser("d_cg") == "wgan_gp",
+                one_centred=self.regularisers["d_cg"] == "wgan_gp",
             )  # fmt: skip
         return self.penalty_of(jacobian[..., : self.d, :].pow(2).sum(dim=-1), mask)
 
@@ -388,7 +387,7 @@ class _Trainer:
             )
             sq_norms = projected[..., :d].pow(2).mean(dim=2)
             loss_gp_mi = losses.zero_centred_penalty(sq_norms, batch.m)
-        elif self.needs_penalty:
+        elif self.penalised("d_mi"):
             scores, jacobian = self.nets["d_mi"].forward_with_input_jacobian(x_hat, y_in)
         else:
             scores = self.nets["d_mi"](x_hat, y_in)
@@ -416,7 +415,7 @@ class _Trainer:
         c, d, critic = self.config, self.d, self.nets["d_mi"]
         m = batch.m
         jacobian = None
-        if self.needs_penalty:
+        if self.penalised("d_mi"):
             scores, jacobian, tape, columns = critic.input_jacobian_taped(x_hat, y_in, n_rows=d)
         else:
             scores, tape = critic.forward_taped(x_hat, y_in)
@@ -523,19 +522,14 @@ class _Trainer:
         """
         c, n = self.config, self.n_batch_labelled
         critic = self.nets["d_cg"]
-        regulariser = self.regulariser("d_cg")
-        penalised = regulariser not in ("weight_clip", "none")
+        penalised = self.penalised("d_cg")
         lambda2 = c.lambda2 if penalised else 0.0
-        penalty = "wgan_gp" if regulariser == "wgan_gp" else "zero_centred"
+        penalty = "wgan_gp" if self.regularisers["d_cg"] == "wgan_gp" else "zero_centred"
         if self.closed_form:
-            with_losses = self._losses_wanted(reported)
             grad, loss_d_cg, loss_gp_cg = critic.wasserstein_critic_gradient(
                 inputs, n, self.noise_dim, lambda2, penalty, c.cg_penalty_reduction,
-                adversarial=not penalty_only, with_losses=with_losses,
+                adversarial=not penalty_only, with_losses=self._losses_wanted(reported),
             )  # fmt: skip
-            if not with_losses:
-                self.step_optimizer("d_cg", grad)
-                return {}
         else:
             h, y = inputs[..., : self.noise_dim], inputs[..., self.noise_dim :]
             scores, jacobian = critic.forward_with_input_jacobian(h, y)
@@ -545,9 +539,9 @@ class _Trainer:
                 ((0.0 if penalty_only else 1.0) * loss_d_cg + lambda2 * loss_gp_cg).sum()
             )
         self.step_optimizer("d_cg", grad)
-        if not penalised:
-            loss_gp_cg = self.zero()
-        return {"d_cg": loss_d_cg, "gp_cg": loss_gp_cg}
+        if loss_d_cg is None:  # an unreported closed-form update
+            return {}
+        return {"d_cg": loss_d_cg, "gp_cg": loss_gp_cg if penalised else self.zero()}
 
     def step_g_cg(self, draws: Draws, round_index: int, reported: bool = True):
         """G_CG on L_GCG + alpha2 * L_GMI(x_c) + alpha3 * L_CE(x_c, y_c). Unless `reported`,
