@@ -2,7 +2,7 @@
 HexaGAN takes to reach kNN's imputation quality.
 
     python benchmarks/speed.py [--device auto|cpu|cuda] [--quick] [--breakdown] [--json PATH]
-        [--projections 4] [--models 8]
+        [--projections 4] [--models 8] [--compiled | --no-compiled] [--warm-compile-cache]
 
 1. ms per iteration, preset 'paper' (5 D_MI, E, G_MI, 10 x (5 D_CG + G_CG), C: 68 updates), of
    `benchmarks/reference.py`, of the engine (`_Trainer.iteration`), and of the engine with the
@@ -15,11 +15,16 @@ HexaGAN takes to reach kNN's imputation quality.
    (Linux VmHWM, reset through /proc/self/clear_refs before each iteration) above the RSS at its
    start, after glibc's malloc_trim(0) has handed the free heap back (otherwise memory kept from
    earlier iterations would be reused unseen). The printout says which measure was used.
+   With `--compiled` (the default without --quick) the engine and the projected engine are
+   also timed with engine='compiled' (torch.compile'd steps): their first iteration, which
+   compiles, is timed apart, by default with an empty inductor cache (a first run's cost).
    Ensembles: ms per iteration on breast of one model and of `--models` (default 8) seeds
-   trained together as one batched program, presets 'paper' and 'default'.
+   trained together as one batched program, presets 'paper' and 'default' (and 'paper'
+   compiled).
 2. Time to quality: seconds of `hexagan_core.train.fit` (preset 'default') on breast with 20 %
    MCAR (protocol seed 0) until the validation RMSE first reaches that of kNN fitted on the
-   training rows, evaluated every 50 iterations, within a cap (180 s; --quick: 15 s).
+   training rows, evaluated every 50 iterations, within a cap (180 s; --quick: 15 s); with
+   `--compiled` also for engine='compiled', whose seconds include the compilation.
 
 --quick runs a small version (madelon cut to 100 features, few repeats) for the CI smoke test.
 Torch runs on one CPU thread: these networks are far too small to gain from intra-op threads.
@@ -32,12 +37,14 @@ import argparse
 import ctypes
 import ctypes.util
 import dataclasses
+import functools
 import json
 import os
 import platform
 import resource
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from collections import defaultdict
@@ -216,19 +223,26 @@ def _timed_steps(obj: Any, steps: dict[str, str], totals: dict[str, float], devi
 
 def time_iterations(
     x: np.ndarray, y: np.ndarray, device: torch.device, warmup: int, repeats: int, breakdown: bool,
-    projections: int,
+    projections: int, compiled: bool,
 ) -> dict[str, Any]:  # fmt: skip
-    """Median ms per iteration of the reference, the engine (exact penalty) and the engine with
-    `projections` random projections for L_GP^MI, in turn, plus peak memory."""
+    """Median ms per iteration of the reference, the engine (exact penalty), the engine with
+    `projections` random projections for L_GP^MI and, if `compiled`, both with engine='compiled'
+    (whose first iteration, the compilation, is timed apart), in turn, plus peak memory."""
     config = preset("paper")
-    engine = _Trainer([config], [x], [y], device)
+    variants = {"engine": config, "projected": config.replace(penalty_projections=projections)}
+    if compiled:
+        variants["compiled"] = config.replace(engine="compiled")
+        variants["compiled_projected"] = variants["projected"].replace(engine="compiled")
+    trainers = {name: _Trainer([cfg], [x], [y], device) for name, cfg in variants.items()}
     reference = EagerReference(_Trainer([config], [x], [y], device))
-    projected = _Trainer([config.replace(penalty_projections=projections)], [x], [y], device)
-    runs = {
-        "reference": reference.iteration,
-        "engine": lambda: engine.iteration(warm_up=False),
-        "projected": lambda: projected.iteration(warm_up=False),
-    }
+    runs = {"reference": reference.iteration}
+    runs.update({name: functools.partial(t.iteration, False) for name, t in trainers.items()})
+    first_iteration_s = {}
+    for name in [n for n in runs if n.startswith("compiled")]:
+        start = time.perf_counter()
+        runs[name]()
+        synchronize(device)
+        first_iteration_s[name] = time.perf_counter() - start
     memory = PeakMemory(device)
     for _ in range(warmup):
         for run in runs.values():
@@ -248,6 +262,7 @@ def time_iterations(
             samples[name]["wall"].append((time.perf_counter() - wall) * 1000)
             samples[name]["cpu"].append((time.thread_time() - cpu) * 1000)
             samples[name]["peak"].append(memory.peak_mib())
+    engine = trainers["engine"]
     out: dict[str, Any] = {
         "d": int(x.shape[1]),
         "rows": int(x.shape[0]),
@@ -255,6 +270,11 @@ def time_iterations(
         "updates_per_iteration": config.n_critic + 2 + config.n_cg * (config.n_critic + 1) + 1,
         "warmup": warmup,
         "repeats": repeats,
+        "projections": projections,
+        "variants": list(variants),
+        # The first iteration of a compiled trainer: compilation (cold inductor cache unless the
+        # run says otherwise) plus one iteration.
+        "compile_s": first_iteration_s,
     }
     for name, s in samples.items():
         out[f"{name}_ms"] = statistics.median(s["wall"])
@@ -263,8 +283,9 @@ def time_iterations(
         out[f"{name}_ms_all"] = [round(v, 2) for v in s["wall"]]
     out["ratio"] = out["reference_ms"] / out["engine_ms"]
     out["ratio_cpu"] = out["reference_cpu_ms"] / out["engine_cpu_ms"]
-    out["projections"] = projections
-    out["ratio_projected"] = out["reference_ms"] / out["projected_ms"]
+    for name in variants:
+        if name != "engine":
+            out[f"ratio_{name}"] = out["reference_ms"] / out[f"{name}_ms"]
     if breakdown:  # one more iteration each, with the clock read around every step
         out["breakdown_ms"] = {}
         for name, obj, steps in (
@@ -279,20 +300,27 @@ def time_iterations(
 
 
 def time_ensemble(
-    x: np.ndarray, y: np.ndarray, device: torch.device, n_models: int, repeats: int
-) -> dict[str, Any]:
+    x: np.ndarray, y: np.ndarray, device: torch.device, n_models: int, repeats: int,
+    compiled: bool,
+) -> dict[str, Any]:  # fmt: skip
     """Median ms per iteration of one model and of `n_models` seeds trained together
-    (`fit_ensemble`'s trainer), presets 'paper' and 'default', alternating."""
+    (`fit_ensemble`'s trainer), presets 'paper' and 'default' (and 'paper' with
+    engine='compiled', after its compilation), alternating."""
     out: dict[str, Any] = {"n_models": n_models, "repeats": repeats}
-    for preset_name in ("paper", "default"):
-        config = preset(preset_name)
+    settings = {"paper": preset("paper"), "default": preset("default")}
+    if compiled:
+        settings["paper_compiled"] = preset("paper", engine="compiled")
+    for label, config in settings.items():
         trainers = {
             "one": _Trainer([config], [x], [y], device),
             "together": _Trainer([config.replace(seed=s) for s in range(n_models)],
                                  [x] * n_models, [y] * n_models, device),  # fmt: skip
         }
+        if config.engine == "compiled":
+            for trainer in trainers.values():
+                trainer.iteration()
         samples: dict[str, list[float]] = {name: [] for name in trainers}
-        iterations = 1 if preset_name == "paper" else 10  # similar wall time per sample
+        iterations = 10 if config.n_cg == 1 else 1  # similar wall time per sample
         for r in range(repeats + 1):
             order = list(trainers) if r % 2 == 0 else list(reversed(trainers))
             for name in order:
@@ -304,15 +332,18 @@ def time_ensemble(
                 if r:  # the first round warms up
                     samples[name].append((time.perf_counter() - start) * 1000 / iterations)
         one, together = (statistics.median(samples[n]) for n in ("one", "together"))
-        out[preset_name] = {"one_ms": one, "together_ms": together, "ratio": together / one}
+        out[label] = {"one_ms": one, "together_ms": together, "ratio": together / one}
     return out
 
 
 # --- 2. time to quality -------------------------------------------------------------------------
 
 
-def time_to_quality(device: torch.device, cap_s: float, eval_every: int = 50) -> dict[str, Any]:
-    """Seconds of fit (preset 'default') until the validation RMSE reaches kNN's, on breast."""
+def time_to_quality(
+    device: torch.device, cap_s: float, eval_every: int = 50, engine: str = "eager"
+) -> dict[str, Any]:
+    """Seconds of fit (preset 'default') until the validation RMSE reaches kNN's, on breast
+    (with engine='compiled', the seconds include the compilation)."""
     experiment = prepare(load_builtin("breast"), missing_rate=0.2, seed=0)
     train, val = experiment.train, experiment.val
     knn = baselines.make_imputer("knn").fit(train.x_input)
@@ -320,7 +351,7 @@ def time_to_quality(device: torch.device, cap_s: float, eval_every: int = 50) ->
         "rmse"
     ]
     # Enough iterations that only the time cap or reaching the target ends the run.
-    config = preset("default", iterations=1_000_000, eval_every=eval_every)
+    config = preset("default", iterations=1_000_000, eval_every=eval_every, engine=engine)
     stop = threading.Event()
     timer = threading.Timer(cap_s, stop.set)  # also stops a run whose reports come too late
     result: dict[str, Any] = {"reached": False, "seconds": None, "iteration": None}
@@ -353,6 +384,7 @@ def time_to_quality(device: torch.device, cap_s: float, eval_every: int = 50) ->
         "dataset": "breast",
         "missing_rate": 0.2,
         "preset": "default",
+        "engine": engine,
         "eval_every": eval_every,
         "cap_s": cap_s,
         "knn_val_rmse": knn_rmse,
@@ -381,10 +413,13 @@ def print_report(results: dict[str, Any]) -> None:
         f"{'dataset':<9}{'d':>5}{'rep':>5}{'reference ms':>19}{'engine ms':>19}"
         f"{'ref/engine':>15}{'peak MiB ref/eng':>19}{'projected ms':>15}{'ref/proj':>10}"
     )
+    compiled = any("compiled" in r["variants"] for r in results["iteration"].values())
+    if compiled:
+        header += f"{'compiled ms':>13}{'ref/comp':>10}{'comp+proj ms':>14}{'ref/c+p':>9}"
     print(header)
     print("-" * len(header))
     for name, r in results["iteration"].items():
-        print(
+        line = (
             f"{name:<9}{r['d']:>5}{r['repeats']:>5}"
             f"{r['reference_ms']:>10.1f} [{r['reference_cpu_ms']:>6.0f}]"
             f"{r['engine_ms']:>10.1f} [{r['engine_cpu_ms']:>6.0f}]"
@@ -392,17 +427,27 @@ def print_report(results: dict[str, Any]) -> None:
             f"{r['reference_peak_mib']:>10.1f} / {r['engine_peak_mib']:<6.1f}"
             f"{r['projected_ms']:>13.1f}{r['ratio_projected']:>9.2f}x"
         )
+        if "compiled" in r["variants"]:
+            line += (
+                f"{r['compiled_ms']:>13.1f}{r['ratio_compiled']:>9.2f}x"
+                f"{r['compiled_projected_ms']:>14.1f}{r['ratio_compiled_projected']:>8.2f}x"
+            )
+        print(line)
+    for name, r in results["iteration"].items():
+        for variant, seconds in r["compile_s"].items():
+            print(f"{name}: first iteration of '{variant}' (compilation included) {seconds:.1f} s")
     projections = next(iter(results["iteration"].values()))["projections"]
     print(
         f"projected: the engine with L_GP^MI estimated from {projections} random projections "
         "per row (penalty_projections; an unbiased estimate, not the same computation)"
     )
     e = results["ensemble"]
-    for preset_name in ("paper", "default"):
-        r = e[preset_name]
-        print(f"ensemble, breast, preset '{preset_name}': one model {r['one_ms']:.1f} ms/it, "
-              f"{e['n_models']} models together {r['together_ms']:.1f} ms/it "
-              f"({r['ratio']:.2f}x one model's time)")  # fmt: skip
+    for label in ("paper", "default", "paper_compiled"):
+        if label in e:
+            r = e[label]
+            print(f"ensemble, breast, preset {label}: one model {r['one_ms']:.1f} ms/it, "
+                  f"{e['n_models']} models together {r['together_ms']:.1f} ms/it "
+                  f"({r['ratio']:.2f}x one model's time)")  # fmt: skip
     for name, r in results["iteration"].items():
         if "breakdown_ms" in r:
             for impl, steps in r["breakdown_ms"].items():
@@ -410,16 +455,21 @@ def print_report(results: dict[str, Any]) -> None:
                 print(f"  {name} {impl} per step kind (ms per iteration): {parts}")
     for note in results["notes"]:
         print(f"note: {note}")
-    t = results["time_to_quality"]
+    for key in ("time_to_quality", "time_to_quality_compiled"):
+        if key in results:
+            print_time_to_quality(results[key])
+
+
+def print_time_to_quality(t: dict[str, Any]) -> None:
     outcome = (
         f"reached it after {t['seconds']:.1f} s of training (iteration {t['iteration']})"
         if t["reached"]
         else f"did not reach it within {t['cap_s']:.0f} s ({t['iterations_run']} iterations)"
     )
     print(
-        f"time to quality: breast, 20% MCAR, preset 'default', validation every "
-        f"{t['eval_every']} iterations: kNN val RMSE {t['knn_val_rmse']:.4f}; HexaGAN {outcome}; "
-        f"best val RMSE {t['best_val_rmse']:.4f}"
+        f"time to quality: breast, 20% MCAR, preset 'default', engine '{t['engine']}', "
+        f"validation every {t['eval_every']} iterations: kNN val RMSE {t['knn_val_rmse']:.4f}; "
+        f"HexaGAN {outcome}; best val RMSE {t['best_val_rmse']:.4f}"
     )
 
 
@@ -433,7 +483,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         help="random projections of the estimated penalty (default 4)")
     parser.add_argument("--models", type=int, default=8,
                         help="models trained together in the ensemble timing (default 8)")
+    parser.add_argument("--compiled", action=argparse.BooleanOptionalAction, default=None,
+                        help="also time engine='compiled' (default: yes, but not with --quick)")
+    parser.add_argument("--warm-compile-cache", action="store_true",
+                        help="reuse torch.compile's on-disk cache (default: a fresh, empty one, "
+                        "so that compile times are what a first run pays)")  # fmt: skip
     args = parser.parse_args(argv)
+    compiled = not args.quick if args.compiled is None else args.compiled
+    if compiled and not args.warm_compile_cache:
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="hexagan-inductor-")
 
     os.environ.setdefault("HEXAGAN_OFFLINE", "1")
     torch.set_num_threads(1)
@@ -453,15 +511,24 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "memory_measure": memory.kind,
         "timing": "median over repeats after warm-up; wall clock and this thread's CPU time",
         "notes": [f"{name}: {note}" for name, (_, _, notes) in datasets.items() for note in notes],
+        "compiled": compiled,
+        "compile_cache": "warm (reused)" if args.warm_compile_cache else "cold (fresh directory)",
         "iteration": {},
     }
     for name, (x, y, _) in datasets.items():
         results["iteration"][name] = time_iterations(
-            x, y, device, plan.warmup, plan.repeats[name], args.breakdown, args.projections
+            x, y, device, plan.warmup, plan.repeats[name], args.breakdown, args.projections,
+            compiled,
         )
     x, y, _ = datasets["breast"]
-    results["ensemble"] = time_ensemble(x, y, device, args.models, plan.repeats["breast"])
+    results["ensemble"] = time_ensemble(
+        x, y, device, args.models, plan.repeats["breast"], compiled
+    )
     results["time_to_quality"] = time_to_quality(device, plan.ttq_cap_s)
+    if compiled:
+        results["time_to_quality_compiled"] = time_to_quality(
+            device, plan.ttq_cap_s, engine="compiled"
+        )
     print_report(results)
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

@@ -82,8 +82,8 @@ class StackedMLP(_FlatNetwork):
         sizes = [self.n_models * (o * i + o) for o, i in shapes]
         reference = linears[0][0].weight
         self.flat = torch.zeros(sum(sizes), dtype=reference.dtype, device=reference.device)
-        self.weights: list[torch.Tensor] = []
-        self.biases: list[torch.Tensor] = []
+        self._weights: list[torch.Tensor] = []
+        self._biases: list[torch.Tensor] = []
         offset = 0
         for layer, (n_out, n_in) in enumerate(shapes):
             k = self.n_models
@@ -94,15 +94,15 @@ class StackedMLP(_FlatNetwork):
             for member, lin in enumerate(linears):
                 weight[member].copy_(lin[layer].weight.detach())
                 bias[member, 0].copy_(lin[layer].bias.detach())
-            self.weights.append(weight.requires_grad_(True))
-            self.biases.append(bias.requires_grad_(True))
-        self.params = [p for pair in zip(self.weights, self.biases, strict=True) for p in pair]
+            self._weights.append(weight.requires_grad_(True))
+            self._biases.append(bias.requires_grad_(True))
+        self.params = [p for pair in zip(self._weights, self._biases, strict=True) for p in pair]
         # (K, in, out) views, made once: every layer of every call multiplies by W^T.
-        self._weights_t = [w.transpose(1, 2) for w in self.weights]
+        self._weights_t = [w.transpose(1, 2) for w in self._weights]
         self._shapes = shapes
         # The hand-written gradients are written here, through views made once.
         self.grad = torch.zeros_like(self.flat)
-        self.grad_weights, self.grad_biases = self._views(self.grad)
+        self._grad_weights, self._grad_biases = self._views(self.grad)
         self._first_columns: dict[int, tuple[torch.Tensor, ...]] = {}
 
     def _views(self, flat: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
@@ -116,11 +116,35 @@ class StackedMLP(_FlatNetwork):
         return weights, biases
 
     @property
+    def weights(self) -> list[torch.Tensor]:
+        if torch.compiler.is_compiling():
+            return self._views(self.flat)[0]
+        return self._weights
+
+    @property
+    def biases(self) -> list[torch.Tensor]:
+        if torch.compiler.is_compiling():
+            return self._views(self.flat)[1]
+        return self._biases
+
+    @property
+    def grad_weights(self) -> list[torch.Tensor]:
+        if torch.compiler.is_compiling():
+            return self._views(self.grad)[0]
+        return self._grad_weights
+
+    @property
+    def grad_biases(self) -> list[torch.Tensor]:
+        if torch.compiler.is_compiling():
+            return self._views(self.grad)[1]
+        return self._grad_biases
+
+    @property
     def weights_t(self) -> list[torch.Tensor]:
         """W^T of every layer. Without autograd, views made once; with it, fresh ones: a view
         made once loses its autograd link to the weight when the optimiser updates the flat
         buffer in place, and would pass no gradient."""
-        if torch.is_grad_enabled():
+        if torch.is_grad_enabled() or torch.compiler.is_compiling():
             return [w.transpose(1, 2) for w in self.weights]
         return self._weights_t
 
@@ -330,6 +354,9 @@ class StackedMLP(_FlatNetwork):
     def _first_layer_columns(self, n: int) -> tuple[torch.Tensor, ...]:
         """W_1[:, :n], its transpose and the gradient buffer's W_1[:, :n]: views made once per
         n (no autograd here, so they stay valid as the flat buffers change in place)."""
+        if torch.compiler.is_compiling():
+            weight = self.weights[0]
+            return weight[..., :n], weight.transpose(1, 2)[:, :n], self.grad_weights[0][..., :n]
         if n not in self._first_columns:
             self._first_columns[n] = (
                 self.weights[0].detach()[..., :n],
@@ -339,16 +366,23 @@ class StackedMLP(_FlatNetwork):
         return self._first_columns[n]
 
     def _score_gradient(self, scores: torch.Tensor, n_real: int) -> torch.Tensor:
-        """d L_DCG / d score: -1/n_real on real rows, +1/n_fake on fake ones (kept per shape)."""
+        """d L_DCG / d score: -1/n_real on real rows, +1/n_fake on fake ones (kept per shape
+        when eager; a compiled step folds it into its kernels)."""
         key = (scores.shape, n_real, scores.dtype, scores.device)
+        if torch.compiler.is_compiling():
+            return self._score_gradient_of(scores, n_real)
         if getattr(self, "_score_gradient_key", None) != key:
-            n_models, n_rows, _ = scores.shape
-            self._score_gradient_value = torch.cat([
-                scores.new_full((n_models, n_real, 1), -1.0 / n_real),
-                scores.new_full((n_models, n_rows - n_real, 1), 1.0 / (n_rows - n_real)),
-            ], dim=1)  # fmt: skip
+            self._score_gradient_value = self._score_gradient_of(scores, n_real)
             self._score_gradient_key = key
         return self._score_gradient_value
+
+    @staticmethod
+    def _score_gradient_of(scores: torch.Tensor, n_real: int) -> torch.Tensor:
+        n_models, n_rows, _ = scores.shape
+        return torch.cat([
+            scores.new_full((n_models, n_real, 1), -1.0 / n_real),
+            scores.new_full((n_models, n_rows - n_real, 1), 1.0 / (n_rows - n_real)),
+        ], dim=1)  # fmt: skip
 
     @torch.no_grad()
     def copy_to(self, member: int, mlp: MLP) -> None:
@@ -415,23 +449,40 @@ class FlatOptimizer:
         if kind not in ("rmsprop", "adam"):
             raise ValueError(f"optimizer must be 'rmsprop' or 'adam'. Got {kind!r}.")
         self.network, self.kind = network, kind
+        # A compiled step reads the learning rate from a tensor: a Python float would be baked
+        # into the kernels, and a decaying one would recompile them every iteration.
+        self._lr_tensor = torch.tensor(lr, dtype=network.flat.dtype, device=network.flat.device)
         self.lr, self.weight_decay, self.alpha, self.betas, self.eps = (
             lr, weight_decay, alpha, betas, eps,
         )  # fmt: skip
-        self.steps = 0
+        self.steps = 0  # Adam's bias correction (RMSProp needs no count: none for compiled steps)
         self.square_avg = torch.zeros_like(network.flat)
         self.exp_avg = torch.zeros_like(network.flat) if kind == "adam" else None
+
+    @property
+    def lr(self) -> float:
+        return self._lr
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        if value != getattr(self, "_lr", None):
+            self._lr = value
+            self._lr_tensor.fill_(value)
 
     @torch.no_grad()
     def step(self, grad: torch.Tensor) -> None:
         params = self.network.flat
-        self.steps += 1
         if self.weight_decay:
             grad = grad.add(params, alpha=self.weight_decay)
         if self.kind == "rmsprop":
             self.square_avg.mul_(self.alpha).addcmul_(grad, grad, value=1 - self.alpha)
-            params.addcdiv_(grad, self.square_avg.sqrt().add_(self.eps), value=-self.lr)
+            denom = self.square_avg.sqrt().add_(self.eps)
+            if torch.compiler.is_compiling():
+                params.sub_(grad.div(denom).mul_(self._lr_tensor))
+            else:
+                params.addcdiv_(grad, denom, value=-self.lr)
             return
+        self.steps += 1
         beta1, beta2 = self.betas
         self.exp_avg.lerp_(grad, 1 - beta1)
         self.square_avg.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)

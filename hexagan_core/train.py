@@ -22,8 +22,11 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import math
 import os
+import shutil
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -214,6 +217,34 @@ class _Trainer:
             "d_cg": config.penalty if config.cg_penalty == "same" else config.cg_penalty,
         }
         self.base_lrs = {name: o.lr for name, o in self.optimizers.items()}
+        self.compiled: dict[str, Callable] = {}  # step method name -> its compiled program
+        if config.engine == "compiled":
+            self._compile_steps()
+
+    def _compile_steps(self) -> None:
+        """engine='compiled': an iteration's D_MI updates, its E and G_MI updates and each
+        conditional-generation round become one compiled program each (fused kernels, no Python
+        between the operations). C, which uses autograd, and the warm-up stay eager. Each
+        program is compiled on its first call, again for new shapes (other data, batch size or
+        number of models)."""
+        if not self.closed_form:
+            raise ValueError("engine='compiled' needs MLP networks; use engine='eager'.")
+        _check_compiler(self.device)
+        # Fused, loss values cost next to nothing; computing every update's keeps one program
+        # per step kind rather than one with and one without them.
+        self.every_update_losses = True
+        options = {"cpp_wrapper": True} if self.device.type == "cpu" else {}
+        compile_program = functools.partial(
+            torch.compile, fullgraph=True, dynamic=False, options=options
+        )
+        names = ["missing_data_imputation_critic", "step_e_g_mi", "cg_round", "step_c"]
+        if self.config.penalty_projections:  # the projected L_GP^MI's gradient is autograd's
+            names.remove("missing_data_imputation_critic")
+        self.compiled = {name: compile_program(getattr(self, name)) for name in names}
+
+    def program(self, name: str) -> Callable:
+        """Step method `name`, or its compiled program under engine='compiled'."""
+        return self.compiled.get(name) or getattr(self, name)
 
     def _pools(self, rows: torch.Tensor, what: str) -> torch.Tensor:
         """(K, n) indices of each model's labelled (or unlabelled) rows; n must agree."""
@@ -469,6 +500,8 @@ class _Trainer:
         encoder_mask = batch.m
         if draws.keep is not None:  # denoising: hide some observed entries and reconstruct them
             encoder_mask = batch.m * draws.keep
+        if self.closed_form:
+            return self._step_e_g_mi_closed_form(batch, encoder_mask)
         out: dict[str, torch.Tensor] = {}
         for name in ("encoder", "g_mi"):
             x_hat, x_bar = self.impute(batch, encoder_mask)
@@ -481,36 +514,88 @@ class _Trainer:
             out = {"g_mi": loss_g_mi, "recon": loss_recon}
         return out
 
+    @torch.no_grad()
+    def _step_e_g_mi_closed_form(self, batch: Rows, encoder_mask: torch.Tensor):
+        """`step_e_g_mi` with the gradients backpropagated by hand through the taped E, G_MI
+        and D_MI (C's labels for D_MI carry no gradient there). Same losses, same gradients
+        (tested against the reference)."""
+        c, d, nets = self.config, self.d, self.nets
+        m, em = batch.m, encoder_mask
+        # d L_recon / d x_bar = -2 m (x - x_bar) / max(sum m, 1), per model
+        recon_scale = -2.0 * c.alpha1 / m.sum((1, 2), keepdim=True).clamp_min(1.0)
+        n_imputed = (1 - em).sum(dim=1, keepdim=True)
+        has_imputed = (n_imputed > 0).to(em.dtype)
+        for name in ("encoder", "g_mi"):
+            h, tape_e = nets["encoder"].forward_taped(em * batch.x + (1 - em) * batch.fill, em)
+            x_bar, tape_g = nets["g_mi"].forward_taped(h)
+            x_hat = em * batch.x + (1 - em) * x_bar
+            scores, tape_d = nets["d_mi"].forward_taped(x_hat, self.label_input(batch, x_hat))
+            grad_scores = torch.zeros_like(scores)
+            if c.adversarial_loss == "gain":  # -mean((1-m) log sigmoid(s)) over all entries
+                grad_scores[..., :d] = (em - 1) * torch.sigmoid(-scores[..., :d]) / em[0].numel()
+            else:  # -sum_i has_i mean_imputed_i / max(sum_i has_i, 1)
+                n_features = has_imputed.sum(-1, keepdim=True).clamp_min(1.0)
+                n_features = n_features * (n_imputed + losses._EPS)
+                grad_scores[..., :d] = (em - 1) * has_imputed / n_features
+            grad_x_hat = nets["d_mi"].backward_taped(tape_d, grad_scores)[..., :d]
+            grad_x_bar = (c.adversarial_weight * (1 - em)) * grad_x_hat
+            grad_x_bar += recon_scale * m * (batch.x - x_bar)
+            if name == "g_mi":
+                nets["g_mi"].backward_taped(tape_g, grad_x_bar, weight_grads=True,
+                                            input_grad=False)  # fmt: skip
+            else:
+                grad_h = nets["g_mi"].backward_taped(tape_g, grad_x_bar)
+                nets["encoder"].backward_taped(tape_e, grad_h, weight_grads=True, input_grad=False)
+            self.step_optimizer(name, nets[name].grad)
+        _, loss_g_mi = self.adversarial_losses(scores[..., :d], em)  # of G_MI's update
+        return {"g_mi": loss_g_mi, "recon": losses.recon_loss(batch.x, x_bar, m)}
+
     # --- (2) conditional generation -------------------------------------------------------
 
     def conditional_generation(self, draws: Draws, generator_first: bool, penalty_only=False):
         """n_CG rounds of n_critic D_CG updates and one G_CG update. E does not change in this
-        phase, so every round's real hidden vectors come from one forward pass, and each
-        round's fake ones (G_CG fixed within the round) from one more."""
+        phase, so every round's real hidden vectors come from one forward pass."""
         c, n = self.config, self.n_batch_labelled
         rows = draws.of("d_cg")
         with torch.no_grad():
             h_real = self.encode(rows)
         latent = draws.latent_of("d_cg")
-        rounds, critic_steps = (1, 1) if penalty_only else (c.n_cg, c.n_critic)
+        y_c, z_c = draws.of("g_cg").y, draws.latent_of("g_cg")
+        if penalty_only:  # official warm-up: one D_CG update on its penalty alone
+            return self.cg_round(h_real[:, :n], rows.y[:, :n], latent[:, :n], y_c, z_c,
+                                       generator_first=False, penalty_only=True)  # fmt: skip
         record: dict[str, torch.Tensor] = {}
-        for j in range(rounds):
-            last_round = j == rounds - 1
-            if generator_first and not penalty_only:
-                record.update(self.step_g_cg(draws, j, reported=last_round))
+        for j in range(c.n_cg):
             part = slice(j * c.n_critic * n, (j + 1) * c.n_critic * n)
-            with torch.no_grad():
-                h_fake = self.nets["g_cg"](latent[:, part], rows.y[:, part])
-                # D_CG's inputs [h, y] of each update: its n real rows, then its n fake rows
-                real = torch.cat([h_real[:, part], rows.y[:, part]], dim=-1)
-                fake = torch.cat([h_fake, rows.y[:, part]], dim=-1)
-                per_step = (self.n_models, c.n_critic, n, real.shape[-1])
-                inputs = torch.cat([real.view(per_step), fake.view(per_step)], dim=2)
-            for i, step_inputs in enumerate(inputs.unbind(1)[:critic_steps]):
-                reported = last_round and i == critic_steps - 1
-                record.update(self.step_d_cg(step_inputs, penalty_only, reported))
-            if not generator_first and not penalty_only:
-                record.update(self.step_g_cg(draws, j, reported=last_round))
+            generator_part = slice(j * n, (j + 1) * n)
+            record.update(self.program("cg_round")(
+                h_real[:, part], rows.y[:, part], latent[:, part], y_c[:, generator_part],
+                z_c[:, generator_part], generator_first,
+                reported=j == c.n_cg - 1 or self.every_update_losses,
+            ))  # fmt: skip
+        return record
+
+    def cg_round(self, h_real, y, latent, y_c, z_c, generator_first: bool,
+                       penalty_only: bool = False, reported: bool = True):  # fmt: skip
+        """One round: a D_CG update on each of the round's batches (real hidden vectors
+        `h_real` of labels `y`, fake ones from the noise `latent`), and one G_CG update on
+        (z_c, y_c), first or last. G_CG is fixed during the D_CG updates, so their fake hidden
+        vectors come from one forward pass."""
+        n = self.n_batch_labelled
+        record: dict[str, torch.Tensor] = {}
+        if generator_first and not penalty_only:
+            record.update(self.step_g_cg(z_c, y_c, reported))
+        with torch.no_grad():
+            h_fake = self.nets["g_cg"](latent, y)
+            # D_CG's inputs [h, y] of each update: its n real rows, then its n fake rows
+            real, fake = torch.cat([h_real, y], dim=-1), torch.cat([h_fake, y], dim=-1)
+            per_step = (self.n_models, real.shape[1] // n, n, real.shape[-1])
+            inputs = torch.cat([real.view(per_step), fake.view(per_step)], dim=2).unbind(1)
+        for i, step_inputs in enumerate(inputs):
+            last = reported and i == len(inputs) - 1
+            record.update(self.step_d_cg(step_inputs, penalty_only, last))
+        if not generator_first and not penalty_only:
+            record.update(self.step_g_cg(z_c, y_c, reported))
         return record
 
     def step_d_cg(self, inputs: torch.Tensor, penalty_only: bool = False, reported=True):
@@ -543,14 +628,11 @@ class _Trainer:
             return {}
         return {"d_cg": loss_d_cg, "gp_cg": loss_gp_cg if penalised else self.zero()}
 
-    def step_g_cg(self, draws: Draws, round_index: int, reported: bool = True):
-        """G_CG on L_GCG + alpha2 * L_GMI(x_c) + alpha3 * L_CE(x_c, y_c). Unless `reported`,
-        the closed form returns no loss values (it does not need them)."""
-        c, d, n = self.config, self.d, self.n_batch_labelled
-        # Condition on labels drawn like the real ones, so D_CG cannot tell them apart by y.
-        part = slice(round_index * n, (round_index + 1) * n)
-        y_c = draws.of("g_cg").y[:, part]
-        z = draws.latent_of("g_cg")[:, part]
+    def step_g_cg(self, z: torch.Tensor, y_c: torch.Tensor, reported: bool = True):
+        """G_CG on L_GCG + alpha2 * L_GMI(x_c) + alpha3 * L_CE(x_c, y_c), from noise z and
+        labels y_c drawn like the real ones (so D_CG cannot tell them apart by y). Unless
+        `reported`, the closed form returns no loss values (it does not need them)."""
+        c, d = self.config, self.d
         if self.closed_form:
             return self._step_g_cg_closed_form(z, y_c, self._losses_wanted(reported))
         x_c, h_c = self.generate(z, y_c)
@@ -604,31 +686,77 @@ class _Trainer:
     # --- (3) semi-supervised classification -----------------------------------------------
 
     def step_c(self, draws: Draws) -> dict[str, torch.Tensor]:
+        """C on L_CE (labelled rows, with synthetic rows of G_CG topping each class up to the
+        batch's largest) + alpha4 * L_C (D_MI's label score of C's predictions for the
+        unlabelled rows)."""
         c, d, n_l = self.config, self.d, self.n_batch_labelled
         batch = draws.of("c")
         with torch.no_grad():
             x_hat, _ = self.impute(batch)
-        labelled_y = batch.y[:, :n_l]
-        if c.classifier_balance == "synthetic":
-            balance_y = self.balance_y.expand(self.n_models, -1, -1)
-            with torch.no_grad():  # each class topped up to the batch's largest class
-                counts = labelled_y.sum(dim=1, keepdim=True)
-                gap = (counts.amax(dim=-1, keepdim=True) - counts) / self.balance_y.sum(dim=0)
-                weights = (gap @ self.balance_y.T)[:, 0]
-                x_syn, _ = self.generate(draws.latent_of("c"), balance_y)
-            logits = self.nets["classifier"](torch.cat([x_hat[:, :n_l], x_syn], dim=1))
-            targets = torch.cat([labelled_y, balance_y], dim=1)
-            row_weights = torch.cat([torch.ones_like(labelled_y[..., 0]), weights], dim=1)
-            loss_ce = losses.classifier_loss(logits, targets, row_weights)
-        else:
-            loss_ce = losses.classifier_loss(self.nets["classifier"](x_hat[:, :n_l]), labelled_y)
+            x_ce, targets, row_weights = self._classifier_rows(draws, x_hat[:, :n_l], batch.y)
+        adversarial = self.semi_supervised and c.label_adversarial != "rounded"
+        unlabelled = batch.select(slice(n_l, None))
+        if self.closed_form:
+            return self._step_c_closed_form(x_ce, targets, row_weights, unlabelled,
+                                            x_hat[:, n_l:] if adversarial else None)  # fmt: skip
+        loss_ce = losses.classifier_loss(self.nets["classifier"](x_ce), targets, row_weights)
         loss_c = self.zero()
-        if self.semi_supervised and c.label_adversarial != "rounded":
-            unlabelled = batch.select(slice(n_l, None))
+        if adversarial:
             y_pred = self.label_input(unlabelled, x_hat[:, n_l:])
             scores = self.nets["d_mi"](x_hat[:, n_l:], y_pred)
             loss_c = losses.label_adversarial_loss(scores[..., d])
         self.update("classifier", loss_ce + c.alpha4 * loss_c)
+        return {"ce": loss_ce, "c_adv": loss_c}
+
+    def _classifier_rows(self, draws: Draws, x_labelled: torch.Tensor, y: torch.Tensor):
+        """L_CE's rows, targets and row weights (None: all 1): the labelled rows, and with
+        classifier_balance='synthetic' G_CG's rows that top each class up to the largest."""
+        labelled_y = y[:, : self.n_batch_labelled]
+        if self.config.classifier_balance != "synthetic":
+            return x_labelled, labelled_y, None
+        balance_y = self.balance_y.expand(self.n_models, -1, -1)
+        counts = labelled_y.sum(dim=1, keepdim=True)
+        gap = (counts.amax(dim=-1, keepdim=True) - counts) / self.balance_y.sum(dim=0)
+        weights = (gap @ self.balance_y.T)[:, 0]
+        x_syn, _ = self.generate(draws.latent_of("c"), balance_y)
+        return (
+            torch.cat([x_labelled, x_syn], dim=1),
+            torch.cat([labelled_y, balance_y], dim=1),
+            torch.cat([torch.ones_like(labelled_y[..., 0]), weights], dim=1),
+        )
+
+    @torch.no_grad()
+    def _step_c_closed_form(self, x_ce, targets, row_weights, unlabelled: Rows, x_unlabelled):
+        """`step_c` with the gradient written by hand: one taped pass of C over L_CE's rows
+        and (if L_C applies, `x_unlabelled` given) the unlabelled ones; L_C's gradient comes
+        back through the taped D_MI's label score and C's softmax (the straight-through
+        estimator passes the softmax's gradient too). Same losses, same gradient (tested)."""
+        c, d, nets = self.config, self.d, self.nets
+        n_ce = x_ce.shape[1]
+        rows = x_ce if x_unlabelled is None else torch.cat([x_ce, x_unlabelled], dim=1)
+        logits, tape_c = nets["classifier"].forward_taped(rows)
+        logits_ce = logits[:, :n_ce]
+        # L_CE = sum_r w_r CE_r / sum_r w_r; d CE_r / d logits = softmax * sum(t) - t
+        if row_weights is None:
+            row_weights = torch.ones_like(targets[..., 0])
+        scale = row_weights / row_weights.sum(-1, keepdim=True).clamp_min(losses._EPS)
+        probs_ce = torch.softmax(logits_ce, dim=-1)
+        grad_logits = scale[..., None] * (probs_ce * targets.sum(-1, keepdim=True) - targets)
+        loss_c = self.zero()
+        if x_unlabelled is not None:
+            y_pred = self.label_input(unlabelled, x_unlabelled)
+            scores, tape_d = nets["d_mi"].forward_taped(x_unlabelled, y_pred)
+            loss_c = losses.label_adversarial_loss(scores[..., d])
+            grad_scores = torch.zeros_like(scores)
+            grad_scores[..., d] = -c.alpha4 / scores.shape[1]
+            grad_y = nets["d_mi"].backward_taped(tape_d, grad_scores)[..., d:]
+            probs = torch.softmax(logits[:, n_ce:], dim=-1)  # back through the softmax
+            grad_unlabelled = probs * (grad_y - (probs * grad_y).sum(-1, keepdim=True))
+            grad_logits = torch.cat([grad_logits, grad_unlabelled], dim=1)
+        nets["classifier"].backward_taped(tape_c, grad_logits, weight_grads=True,
+                                          input_grad=False)  # fmt: skip
+        self.step_optimizer("classifier", nets["classifier"].grad)
+        loss_ce = losses.classifier_loss(logits_ce, targets, row_weights)
         return {"ce": loss_ce, "c_adv": loss_c}
 
     # --- Algorithm 1 ----------------------------------------------------------------------
@@ -646,15 +774,15 @@ class _Trainer:
         if c.update_order == "official":
             if self.k:
                 record.update(self.conditional_generation(draws, generator_first=True))
-            record.update(self.step_e_g_mi(draws))
-            record.update(self.missing_data_imputation_critic(draws, c.n_critic))
+            record.update(self.program("step_e_g_mi")(draws))
+            record.update(self.program("missing_data_imputation_critic")(draws, c.n_critic))
         else:
-            record.update(self.missing_data_imputation_critic(draws, c.n_critic))  # (1)
-            record.update(self.step_e_g_mi(draws))
+            record.update(self.program("missing_data_imputation_critic")(draws, c.n_critic))  # (1)
+            record.update(self.program("step_e_g_mi")(draws))
             if self.k:
                 record.update(self.conditional_generation(draws, generator_first=False))  # (2)
         if self.k:  # (3) semi-supervised classification
-            record.update(self.step_c(draws))
+            record.update(self.program("step_c")(draws))
         return record
 
     def set_learning_rates(self, iteration: int) -> None:
@@ -795,6 +923,20 @@ def fit_ensemble(
     with _cpu_threads(torch_device, configs[0]):
         trainer = _Trainer(configs, [x for x, _ in checked], [y for _, y in checked], torch_device)
         return _train(trainer, validations, callback, stop_event, pause_event, select_best)
+
+
+def _check_compiler(device: torch.device) -> None:
+    """torch.compile's CPU kernels are C++, built on the fly: fail early and plainly without a
+    compiler, rather than at the first iteration with a long traceback."""
+    if device.type != "cpu":
+        return
+    default = {"darwin": "clang++", "win32": "cl"}.get(sys.platform, "g++")
+    compiler = os.environ.get("CXX") or default
+    if shutil.which(compiler) is None:
+        raise ValueError(
+            f"engine='compiled' on the CPU needs a C++ compiler ({compiler!r} was not found; "
+            "install one, e.g. g++, or set CXX). Use engine='eager' meanwhile."
+        )
 
 
 @contextlib.contextmanager

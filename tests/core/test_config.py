@@ -44,6 +44,15 @@ def test_validate_names_the_parameter_and_the_bad_value(name, value, message):
         HexaGANConfig().replace(**{name: value}).validate()
 
 
+@pytest.mark.parametrize(
+    "overrides", [{"optimizer": "adam"}, {"architecture": "mnist", "penalty": "weight_clip"}]
+)
+def test_compiled_engine_is_refused_where_it_has_no_compiled_steps(overrides):
+    with pytest.raises(ValueError, match="engine='compiled' needs MLP networks trained with "
+                                         "RMSProp.*use engine='eager'"):  # fmt: skip
+        HexaGANConfig(engine="compiled", **overrides).validate()
+
+
 def test_unknown_parameters_and_presets_are_refused():
     with pytest.raises(ValueError, match="Unknown HexaGANConfig parameter.*alpha9"):
         HexaGANConfig().replace(alpha9=1.0)

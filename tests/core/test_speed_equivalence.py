@@ -362,11 +362,13 @@ def test_projected_penalty_over_every_sign_pattern_is_the_exact_penalty():
 
 @pytest.mark.parametrize("adversarial_loss", ["hexagan", "gain"])
 def test_closed_form_updates_equal_autograd(adversarial_loss):
-    """The hand-written D_MI, D_CG and G_CG gradients against the engine's own autograd path."""
+    """The hand-written D_MI, E, G_MI, D_CG and G_CG gradients against the engine's own
+    autograd path (also for what the reference does not implement: GAIN's loss)."""
     torch.set_default_dtype(torch.float64)
     try:
         x, y = _toy()
-        config = preset("paper", batch_size=16, adversarial_loss=adversarial_loss)
+        config = preset("paper", batch_size=16, adversarial_loss=adversarial_loss,
+                        adversarial_weight=0.5, recon_drop_rate=0.3)  # fmt: skip
         fast, slow = _trainer(config, x, y), _trainer(config, x, y)
         slow.closed_form = False
         for trainer in (fast, slow):
@@ -396,3 +398,52 @@ def test_skipping_unreported_loss_values_changes_nothing(penalty):
             assert torch.equal(lean_record[name], value), name
     for name, network in full.nets.items():
         assert torch.equal(lean.nets[name].flat, network.flat), name
+
+
+# --- engine='compiled': the same updates as torch.compile'd programs -----------------------------
+
+
+def test_compiled_engine_equals_eager_engine():
+    """The compiled programs compute what the eager engine computes (float64, to rounding):
+    every reported loss and, after every iteration, every weight and optimiser state. The
+    config takes the paths a compiled step must get right: a decaying learning rate (read from
+    a tensor), the warm-up (eager), G_CG first, and L_C through C's soft labels. Iterations
+    after the first compile nothing new. (Fused kernels sum in another order: weights agree to
+    about 2e-11 after three iterations, hence atol 1e-9 rather than 1e-11.)"""
+    from torch._dynamo.utils import counters
+
+    torch.set_default_dtype(torch.float64)
+    try:
+        x, y = _toy()
+        config = preset("official", batch_size=16, pretrain_iterations=1, n_critic=2, n_cg=2,
+                        label_adversarial="soft", lr_decay=0.9)  # fmt: skip
+        eager, compiled = _trainer(config, x, y), _trainer(config.replace(engine="compiled"), x, y)
+        assert set(compiled.compiled) == {
+            "missing_data_imputation_critic", "step_e_g_mi", "cg_round", "step_c",
+        }  # fmt: skip
+        for it in range(4):
+            for trainer in (eager, compiled):
+                trainer.set_learning_rates(max(0, it - 1))
+            if it == 3:
+                graphs = counters["stats"]["unique_graphs"]
+            want, got = eager.iteration(warm_up=it == 0), compiled.iteration(warm_up=it == 0)
+            assert got.keys() == want.keys()
+            for name, value in want.items():
+                torch.testing.assert_close(got[name], value, rtol=1e-9, atol=1e-9, msg=name)
+            for name, network in eager.nets.items():
+                torch.testing.assert_close(compiled.nets[name].flat, network.flat, rtol=1e-9,
+                                           atol=1e-9)  # fmt: skip
+                torch.testing.assert_close(compiled.optimizers[name].square_avg,
+                                           eager.optimizers[name].square_avg, rtol=1e-9,
+                                           atol=1e-9)  # fmt: skip
+        assert counters["stats"]["unique_graphs"] == graphs  # no recompilation
+        assert compiled.optimizers["d_mi"].lr == pytest.approx(config.lr * 0.9**2)
+    finally:
+        torch.set_default_dtype(torch.float32)
+
+
+def test_compiled_engine_without_a_compiler_says_so(monkeypatch):
+    monkeypatch.setattr("hexagan_core.train.shutil.which", lambda name: None)
+    x, y = _toy()
+    with pytest.raises(ValueError, match="engine='compiled' on the CPU needs a C\\+\\+ compiler"):
+        fit(preset("default", iterations=2, engine="compiled"), x, y, device="cpu")
