@@ -10,7 +10,8 @@ HexaGAN takes to reach kNN's imputation quality.
    madelon (d = 500; offline it is the synthetic set of Madelon's recipe). Both run on twin
    trainers from the same seed, alternately, after warm-up iterations; the table gives the
    median over the repeats of the wall time, and of this thread's CPU time (less disturbed when
-   other processes share the cores). Peak memory: on CUDA `torch.cuda.max_memory_allocated`
+   other processes share the cores). Peak memory, in one more iteration of each after the timed
+   ones: on CUDA `torch.cuda.max_memory_allocated`
    above the allocation at the start of the iteration; on the CPU the peak resident set size
    (Linux VmHWM, reset through /proc/self/clear_refs before each iteration) above the RSS at its
    start, after glibc's malloc_trim(0) has handed the free heap back (otherwise memory kept from
@@ -248,20 +249,24 @@ def time_iterations(
         for run in runs.values():
             run()
     synchronize(device)
-    samples: dict[str, dict[str, list[float]]] = {
-        name: {"wall": [], "cpu": [], "peak": []} for name in runs
-    }
+    samples: dict[str, dict[str, list[float]]] = {name: {"wall": [], "cpu": []} for name in runs}
     for r in range(repeats):
         order = list(runs) if r % 2 == 0 else list(reversed(runs))  # share the load's drift
         for name in order:
-            memory.start()
             synchronize(device)
             wall, cpu = time.perf_counter(), time.thread_time()
             runs[name]()
             synchronize(device)
             samples[name]["wall"].append((time.perf_counter() - wall) * 1000)
             samples[name]["cpu"].append((time.thread_time() - cpu) * 1000)
-            samples[name]["peak"].append(memory.peak_mib())
+    # Memory in a pass of its own: resetting the peak hands the free heap back first, and the
+    # page faults of taking it again would slow a timed iteration.
+    peaks = {}
+    for name, run in runs.items():
+        memory.start()
+        run()
+        synchronize(device)
+        peaks[name] = memory.peak_mib()
     engine = trainers["engine"]
     out: dict[str, Any] = {
         "d": int(x.shape[1]),
@@ -279,7 +284,7 @@ def time_iterations(
     for name, s in samples.items():
         out[f"{name}_ms"] = statistics.median(s["wall"])
         out[f"{name}_cpu_ms"] = statistics.median(s["cpu"])
-        out[f"{name}_peak_mib"] = max(s["peak"])
+        out[f"{name}_peak_mib"] = peaks[name]
         out[f"{name}_ms_all"] = [round(v, 2) for v in s["wall"]]
     out["ratio"] = out["reference_ms"] / out["engine_ms"]
     out["ratio_cpu"] = out["reference_cpu_ms"] / out["engine_cpu_ms"]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from hexagan_core import data as data_module
 from hexagan_core.baselines import IMPUTERS
-from hexagan_core.config import PRESETS
+from hexagan_core.config import CHOICES, PRESETS
 from hexagan_core.experiment import RunOptions, run_experiment
 from hexagan_core.masks import MECHANISMS
 from hexagan_core.persist import load_pipeline
@@ -103,6 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--seed", type=int, default=0)
     fit.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
     fit.add_argument(
+        "--engine",
+        choices=CHOICES["engine"],
+        default=None,
+        help="'compiled': torch.compile'd training steps, about 2x faster per iteration after "
+        "a one-off compilation of 20-60 s (default: the preset's, eager)",
+    )
+    fit.add_argument(
         "--baselines", type=_baselines, default=[], help="comma-separated: " + ",".join(IMPUTERS)
     )
     fit.add_argument(
@@ -143,6 +150,7 @@ def _fit(args: argparse.Namespace) -> None:
         device=args.device,
         baselines=args.baselines,
         max_rows=args.max_rows,
+        config_overrides={} if args.engine is None else {"engine": args.engine},
     )
     result = run_experiment(options, progress=not args.quiet)
     if args.output:

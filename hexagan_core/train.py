@@ -15,7 +15,8 @@ updates; E and, within a round, G_CG during the D_CG updates) run once for the w
 each network is updated through one flat parameter buffer (`stacked.py`). K models (seeds,
 missing rates) train as one batched program (`fit_ensemble`), each tensor carrying a leading
 model dimension. The loop never synchronises with the host except every `eval_every`
-iterations, when it reports to the callback.
+iterations, when it reports to the callback. With engine='compiled', the step methods that
+`program` names run as torch.compile'd programs (`_Trainer._compile_steps`).
 """
 
 from __future__ import annotations

@@ -86,6 +86,9 @@ def test_fit_save_transform_predict_end_to_end(breast_csv, tmp_path, capsys):
         (["fit", "breast", "--baselines", "mean,magic"], "unknown baseline 'magic'"),
         (["transform", "NOMODEL", "GOOD", "--output", "o.csv"], "not a saved HexaGAN model"),
         (["frobnicate"], "invalid choice"),
+        (["fit", "breast", "--engine", "fast"], "invalid choice: 'fast'"),
+        (["fit", "breast", "--preset", "mnist", "--engine", "compiled"],
+         "engine='compiled' needs MLP networks"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(args, message, tmp_path, capsys):
