@@ -265,7 +265,7 @@ class StackedMLP(_FlatNetwork):
     @staticmethod
     def _column_gate(tape: Tape, layer: int) -> torch.Tensor:
         """Hidden layer `layer`'s ReLU output as (K, width, B, 1), to gate column products."""
-        return tape.hidden[layer].transpose(1, 2)[..., None]
+        return tape.hidden[layer].transpose(1, 2).contiguous()[..., None]
 
     @torch.no_grad()
     def input_jacobian_backward(

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import ctypes
+import ctypes.util
 import functools
 import math
 import os
@@ -153,6 +155,8 @@ class _Trainer:
         self.configs, self.config = configs, configs[0]
         config = self.config
         self.device, self.n_models = device, len(configs)
+        if device.type == "cpu":
+            keep_freed_heap()
         self.generators = [
             torch.Generator(device=device).manual_seed(c.seed) for c in configs
         ]
@@ -926,6 +930,48 @@ def fit_ensemble(
         return _train(trainer, validations, callback, stop_event, pause_event, select_best)
 
 
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3  # glibc's mallopt parameters
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    """glibc, or None elsewhere (macOS, Windows, musl: their allocators are left alone)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
+    except OSError:
+        return None
+
+
+@functools.cache
+def keep_freed_heap() -> bool:
+    """Let glibc keep freed memory for the next step (once per process; True if set).
+
+    An update's temporary tensors of K models (e.g. D_MI's Jacobian, 1.8 MB for 8 models on
+    breast) exceed glibc's thresholds: each is mapped fresh from the OS and page-faulted in, and
+    freed heap is handed back after every step, only to be faulted in again. Serving blocks up
+    to 32 MiB from the heap and trimming only above 1 GiB (`release_freed_heap` trims after
+    training) halved D_MI's time for 8 models on breast (9.6 -> 4.8 ms per iteration).
+    """
+    libc = _libc()
+    if libc is None:
+        return False
+    return all(
+        libc.mallopt(option, value) == 1
+        for option, value in ((_M_MMAP_THRESHOLD, 32 << 20), (_M_TRIM_THRESHOLD, 1 << 30),
+                              (_M_TOP_PAD, 64 << 20))
+    )  # fmt: skip
+
+
+def release_freed_heap() -> None:
+    """Hand the freed heap back to the OS (after training: the process may live on)."""
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
 def _check_compiler(device: torch.device) -> None:
     """torch.compile's CPU kernels are C++, built on the fly: fail early and plainly without a
     compiler, rather than at the first iteration with a long traceback."""
@@ -1017,6 +1063,8 @@ def _train(trainer: _Trainer, validations, callback, stop_event, pause_event, se
         loss_sums, since_report = {}, 0
 
     trainer.sync_members()
+    if trainer.device.type == "cpu":
+        release_freed_heap()
     for model, state in zip(models, best_states, strict=True):
         if state is not None:
             model.networks.load_state_dict(state)
