@@ -102,7 +102,9 @@ class StackedMLP(_FlatNetwork):
         self._shapes = shapes
         # The hand-written gradients are written here, through views made once.
         self.grad = torch.zeros_like(self.flat)
-        self._grad_weights, self._grad_biases = self._views(self.grad)
+        self._cached_views = {
+            "flat": (self._weights, self._biases), "grad": self._views(self.grad)
+        }
         self._first_columns: dict[int, tuple[torch.Tensor, ...]] = {}
 
     def _views(self, flat: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
@@ -115,29 +117,29 @@ class StackedMLP(_FlatNetwork):
             offset += k * n_out
         return weights, biases
 
+    def _layer_views(self, buffer: str, part: int) -> list[torch.Tensor]:
+        """Weight (part 0) or bias (part 1) views of the buffer `flat` or `grad`: made once when
+        eager; afresh inside a compiled program, which must see each buffer as one input
+        (torch.compile refuses inputs that alias one storage through different bases)."""
+        if torch.compiler.is_compiling():
+            return self._views(getattr(self, buffer))[part]
+        return self._cached_views[buffer][part]
+
     @property
     def weights(self) -> list[torch.Tensor]:
-        if torch.compiler.is_compiling():
-            return self._views(self.flat)[0]
-        return self._weights
+        return self._layer_views("flat", 0)
 
     @property
     def biases(self) -> list[torch.Tensor]:
-        if torch.compiler.is_compiling():
-            return self._views(self.flat)[1]
-        return self._biases
+        return self._layer_views("flat", 1)
 
     @property
     def grad_weights(self) -> list[torch.Tensor]:
-        if torch.compiler.is_compiling():
-            return self._views(self.grad)[0]
-        return self._grad_weights
+        return self._layer_views("grad", 0)
 
     @property
     def grad_biases(self) -> list[torch.Tensor]:
-        if torch.compiler.is_compiling():
-            return self._views(self.grad)[1]
-        return self._grad_biases
+        return self._layer_views("grad", 1)
 
     @property
     def weights_t(self) -> list[torch.Tensor]:

@@ -273,34 +273,38 @@ class _Trainer:
         """Every random draw of one iteration; model k's come from its own generator."""
         c, layout, d = self.config, self.layout, self.d
         n_labelled = layout.n_labelled_rows
-        picks, fills, keeps, latents, directions = [], [], [], [], []
+        picks, uniforms, directions = [], [], []
         n_projections, n_critic_rows = c.penalty_projections, layout.rows["d_mi"][1]
+        # E's fill noise, the denoising draws and G_CG's latent noise, in one call per model
+        n_fill, n_latent = layout.n_rows * d, layout.n_latent * self.noise_dim
+        n_keep = layout.batch_rows * d if c.recon_drop_rate > 0 else 0
         for k, generator in enumerate(self.generators):
             picks.append(torch.cat([
                 self._pick(self.labelled_pool[k], n_labelled, generator),
                 self._pick(self.unlabelled_pool[k], layout.n_rows - n_labelled, generator),
             ]))  # fmt: skip
-            fills.append(torch.rand((layout.n_rows, d), generator=generator, device=self.device))
-            if c.recon_drop_rate > 0:
-                keeps.append(torch.rand((layout.batch_rows, d), generator=generator,
-                                        device=self.device))  # fmt: skip
-            latents.append(torch.rand((layout.n_latent, self.noise_dim), generator=generator,
-                                      device=self.device))  # fmt: skip
+            uniforms.append(torch.rand(n_fill + n_keep + n_latent, generator=generator,
+                                       device=self.device))  # fmt: skip
             if n_projections:
                 signs = torch.randint(0, 2, (n_critic_rows, n_projections, d), generator=generator,
                                       device=self.device)  # fmt: skip
                 directions.append(2.0 * signs.to(self.x_all.dtype) - 1.0)
         rows = torch.stack(picks)[:, self.row_order]
         index = (self.model_index, rows)
+        uniform = torch.stack(uniforms)
+        fill, keep, latent = uniform.split([n_fill, n_keep, n_latent], dim=1)
         drawn = Rows(
             self.x_all[index],
             self.m_all[index],
             self.y_all[index],
             self.row_labelled.expand(self.n_models, -1),
-            c.noise_scale * torch.stack(fills),
+            c.noise_scale * fill.view(self.n_models, layout.n_rows, d),
         )
-        keep = (torch.stack(keeps) >= c.recon_drop_rate).to(drawn.m.dtype) if keeps else None
-        return Draws(drawn, keep, torch.stack(latents), layout,
+        keep_mask = None
+        if n_keep:
+            keep_mask = (keep >= c.recon_drop_rate).to(drawn.m.dtype).view(self.n_models, -1, d)
+        latent = latent.view(self.n_models, layout.n_latent, self.noise_dim)
+        return Draws(drawn, keep_mask, latent, layout,
                      torch.stack(directions) if directions else None)  # fmt: skip
 
     def _pick(self, pool: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
