@@ -114,7 +114,7 @@ if stop and job_id:
 
 
 @st.fragment(run_every=1.0 if busy else None)
-def progress_panel(job_id: str, live: bool) -> None:
+def progress_panel(job_id: str, live: bool, compiled: bool) -> None:
     snap = runtime.snapshot(job_id)
     if snap is None:
         st.warning("The job is no longer known here.")
@@ -129,6 +129,8 @@ def progress_panel(job_id: str, live: bool) -> None:
         text = STATUS_TEXT[snap.status]
     elif not snap.done and snap.iteration == 0:
         text = f"Starting on {snap.device}: the first report comes after eval_every iterations."
+        if compiled:
+            text += " engine 'compiled' compiles its programs first (up to about a minute)."
     else:
         speed = f"{snap.iterations_per_second:,.0f} it/s" if snap.iterations_per_second else "—"
         text = (
@@ -153,7 +155,7 @@ if snap is None:
     st.stop()
 
 st.subheader("Progress")
-progress_panel(snap.job_id, busy)
+progress_panel(snap.job_id, busy, state.train_choice().config.engine == "compiled")
 if not snap.done:
     st.stop()
 
