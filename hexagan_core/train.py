@@ -227,11 +227,11 @@ class _Trainer:
             self._compile_steps()
 
     def _compile_steps(self) -> None:
-        """engine='compiled': an iteration's D_MI updates, its E and G_MI updates and each
-        conditional-generation round become one compiled program each (fused kernels, no Python
-        between the operations). C, which uses autograd, and the warm-up stay eager. Each
-        program is compiled on its first call, again for new shapes (other data, batch size or
-        number of models)."""
+        """engine='compiled': an iteration's D_MI updates, its E and G_MI updates, each
+        conditional-generation round and C's update become one compiled program each (fused
+        kernels, no Python between the operations). The warm-up stays eager, as do the D_MI
+        updates with the projected penalty (autograd). Each program is compiled on its first
+        call, again for new shapes (other data, batch size or number of models)."""
         if not self.closed_form:
             raise ValueError("engine='compiled' needs MLP networks; use engine='eager'.")
         _check_compiler(self.device)

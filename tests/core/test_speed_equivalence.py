@@ -440,6 +440,7 @@ def test_compiled_engine_equals_eager_engine():
         assert compiled.optimizers["d_mi"].lr == pytest.approx(config.lr * 0.9**2)
     finally:
         torch.set_default_dtype(torch.float32)
+        torch._dynamo.reset()  # drop the compiled programs and their guards (400k objects)
 
 
 def test_compiled_engine_without_a_compiler_says_so(monkeypatch):
