@@ -234,6 +234,11 @@ class _Trainer:
         call, again for new shapes (other data, batch size or number of models)."""
         if not self.closed_form:
             raise ValueError("engine='compiled' needs MLP networks; use engine='eager'.")
+        if self.device.type not in ("cpu", "cuda"):
+            raise ValueError(
+                f"engine='compiled' runs on the CPU or CUDA, not {self.device.type!r}; "
+                "use engine='eager' there."
+            )
         _check_compiler(self.device)
         # Fused, loss values cost next to nothing; computing every update's keeps one program
         # per step kind rather than one with and one without them.
