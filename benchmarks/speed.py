@@ -35,8 +35,6 @@ Datasets are never downloaded unless HEXAGAN_OFFLINE=0 is set.
 from __future__ import annotations
 
 import argparse
-import ctypes
-import ctypes.util
 import dataclasses
 import functools
 import json
@@ -63,7 +61,7 @@ from hexagan_core.config import preset  # noqa: E402
 from hexagan_core.data import load_builtin  # noqa: E402
 from hexagan_core.model import resolve_device  # noqa: E402
 from hexagan_core.protocol import prepare  # noqa: E402
-from hexagan_core.train import Validation, _Trainer, fit  # noqa: E402
+from hexagan_core.train import Validation, _Trainer, fit, release_freed_heap  # noqa: E402
 
 MIB = 2**20
 ENGINE_STEPS = {
@@ -128,17 +126,10 @@ class PeakMemory:
         else:
             self.kind = "growth of the process's max RSS (getrusage); only growth past old peaks"
         self._base = 0.0
-        self._trim = self._malloc_trim()
-        if self._trim is not None and device.type != "cuda":
+        # glibc's malloc_trim hands freed heap pages back, so that they count again.
+        self._trims = device.type != "cuda" and release_freed_heap()
+        if self._trims:
             self.kind += ", after malloc_trim(0) returned the free heap to the system"
-
-    @staticmethod
-    def _malloc_trim():
-        """glibc's malloc_trim, or None: it hands freed heap pages back, so they count again."""
-        try:
-            return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-        except (OSError, AttributeError):
-            return None
 
     @staticmethod
     def _can_reset_rss_peak() -> bool:
@@ -165,8 +156,8 @@ class PeakMemory:
             torch.cuda.reset_peak_memory_stats(self.device)
             self._base = torch.cuda.memory_allocated(self.device)
             return
-        if self._trim is not None:
-            self._trim(0)
+        if self._trims:
+            release_freed_heap()
         if self.kind.startswith("peak RSS"):
             Path("/proc/self/clear_refs").write_text("5")
             self._base = self._status_kib("VmRSS") * 1024

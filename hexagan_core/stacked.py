@@ -125,21 +125,11 @@ class StackedMLP(_FlatNetwork):
             return self._views(getattr(self, buffer))[part]
         return self._cached_views[buffer][part]
 
-    @property
-    def weights(self) -> list[torch.Tensor]:
-        return self._layer_views("flat", 0)
-
-    @property
-    def biases(self) -> list[torch.Tensor]:
-        return self._layer_views("flat", 1)
-
-    @property
-    def grad_weights(self) -> list[torch.Tensor]:
-        return self._layer_views("grad", 0)
-
-    @property
-    def grad_biases(self) -> list[torch.Tensor]:
-        return self._layer_views("grad", 1)
+    # Each layer's weight (K, out, in) and bias (K, 1, out), and their gradient buffer's views.
+    weights = property(lambda self: self._layer_views("flat", 0))
+    biases = property(lambda self: self._layer_views("flat", 1))
+    grad_weights = property(lambda self: self._layer_views("grad", 0))
+    grad_biases = property(lambda self: self._layer_views("grad", 1))
 
     @property
     def weights_t(self) -> list[torch.Tensor]:
@@ -370,9 +360,9 @@ class StackedMLP(_FlatNetwork):
     def _score_gradient(self, scores: torch.Tensor, n_real: int) -> torch.Tensor:
         """d L_DCG / d score: -1/n_real on real rows, +1/n_fake on fake ones (kept per shape
         when eager; a compiled step folds it into its kernels)."""
-        key = (scores.shape, n_real, scores.dtype, scores.device)
         if torch.compiler.is_compiling():
             return self._score_gradient_of(scores, n_real)
+        key = (scores.shape, n_real, scores.dtype, scores.device)
         if getattr(self, "_score_gradient_key", None) != key:
             self._score_gradient_value = self._score_gradient_of(scores, n_real)
             self._score_gradient_key = key

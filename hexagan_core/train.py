@@ -549,8 +549,8 @@ class _Trainer:
                 grad_scores[..., :d] = (em - 1) * torch.sigmoid(-scores[..., :d]) / em[0].numel()
             else:  # -sum_i has_i mean_imputed_i / max(sum_i has_i, 1)
                 n_features = has_imputed.sum(-1, keepdim=True).clamp_min(1.0)
-                n_features = n_features * (n_imputed + losses._EPS)
-                grad_scores[..., :d] = (em - 1) * has_imputed / n_features
+                per_entry = n_features * (n_imputed + losses._EPS)
+                grad_scores[..., :d] = (em - 1) * has_imputed / per_entry
             grad_x_hat = nets["d_mi"].backward_taped(tape_d, grad_scores)[..., :d]
             grad_x_bar = (c.adversarial_weight * (1 - em)) * grad_x_hat
             grad_x_bar += recon_scale * m * (batch.x - x_bar)
@@ -577,11 +577,13 @@ class _Trainer:
         y_c, z_c = draws.of("g_cg").y, draws.latent_of("g_cg")
         if penalty_only:  # official warm-up: one D_CG update on its penalty alone
             return self.cg_round(h_real[:, :n], rows.y[:, :n], latent[:, :n], y_c, z_c,
-                                       generator_first=False, penalty_only=True)  # fmt: skip
+                                 generator_first=False, penalty_only=True)  # fmt: skip
         record: dict[str, torch.Tensor] = {}
         for j in range(c.n_cg):
             part = slice(j * c.n_critic * n, (j + 1) * c.n_critic * n)
             generator_part = slice(j * n, (j + 1) * n)
+            # `reported` is constant when every update's losses are wanted: a compiled round
+            # then keeps one program rather than one per value.
             record.update(self.program("cg_round")(
                 h_real[:, part], rows.y[:, part], latent[:, part], y_c[:, generator_part],
                 z_c[:, generator_part], generator_first,
@@ -590,7 +592,7 @@ class _Trainer:
         return record
 
     def cg_round(self, h_real, y, latent, y_c, z_c, generator_first: bool,
-                       penalty_only: bool = False, reported: bool = True):  # fmt: skip
+                 penalty_only: bool = False, reported: bool = True):  # fmt: skip
         """One round: a D_CG update on each of the round's batches (real hidden vectors
         `h_real` of labels `y`, fake ones from the noise `latent`), and one G_CG update on
         (z_c, y_c), first or last. G_CG is fixed during the D_CG updates, so their fake hidden
@@ -974,11 +976,13 @@ def keep_freed_heap() -> bool:
     )  # fmt: skip
 
 
-def release_freed_heap() -> None:
-    """Hand the freed heap back to the OS (after training: the process may live on)."""
+def release_freed_heap() -> bool:
+    """Hand the freed heap back to the OS (after training: the process may live on). False
+    where the allocator is not glibc's and nothing was done."""
     libc = _libc()
     if libc is not None:
         libc.malloc_trim(0)
+    return libc is not None
 
 
 def _check_compiler(device: torch.device) -> None:
