@@ -105,7 +105,6 @@ class StackedMLP(_FlatNetwork):
         self._cached_views = {
             "flat": (self._weights, self._biases), "grad": self._views(self.grad)
         }
-        self._first_columns: dict[int, tuple[torch.Tensor, ...]] = {}
 
     def _views(self, flat: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """Weight and bias views of a buffer laid out like `flat` (e.g. a gradient)."""
@@ -238,21 +237,31 @@ class StackedMLP(_FlatNetwork):
     def input_jacobian_taped(self, *inputs: torch.Tensor, n_rows: int):
         """Outputs (K, B, out), the Jacobian of the first `n_rows` outputs with respect to
         inputs[0] in column layout (K, n_rows, B, n_0), and the tape and partial products that
-        `input_jacobian_backward` needs. The product runs from the input (D_MI: d + 1 outputs
-        of d inputs): C_1 = D_1 W_1[:, :n_0], C_l = D_l W_l C_{l-1}, J = W_L[:n_rows] C_{L-1}.
+        `input_jacobian_backward` needs.
+
+        The product runs from the input (D_MI: d + 1 outputs of d inputs): P_2 = W_2 D_1 W_1[:,
+        :n_0], C_l = D_l P_l, P_{l+1} = W_{l+1} C_l, J = P_L (W_L's first `n_rows` rows). P_2 is
+        taken as A W_1[:, :n_0] with A_b = W_2 D_{1,b} (W_2's columns gated per row): A is
+        width_2 x width_1 per row where D_1 W_1 would be width_1 x n_0, so the largest
+        intermediate is half as large for D_MI (and the products keep long inner dimensions).
         """
         scores, tape = self.forward_taped(*inputs)
         n_models, batch, _ = scores.shape
-        n_0 = inputs[0].shape[-1]
-        columns = [relu_gate(self.weights[0][:, :, None, :n_0], self._column_gate(tape, 0))]
-        for i, weight in enumerate(self.weights[1:-1], start=1):
-            product = torch.bmm(weight, columns[-1].reshape(n_models, columns[-1].shape[1], -1))
+        n_0, last = inputs[0].shape[-1], len(self.weights) - 1
+        second = self.weights[1] if last > 1 else self.weights[1][:, :n_rows]
+        gated_second = relu_gate(second[:, :, None, :], tape.hidden[0][:, None])  # A
+        width = gated_second.shape[1]
+        product = torch.bmm(gated_second.view(n_models, width * batch, -1),
+                            self.weights[0][..., :n_0]).view(n_models, width, -1)  # fmt: skip
+        columns = [gated_second]
+        for i in range(1, last):
+            width = product.shape[1]
             columns.append(
-                relu_gate(product.view(n_models, -1, batch, n_0), self._column_gate(tape, i))
+                relu_gate(product.view(n_models, width, batch, n_0), self._column_gate(tape, i))
             )
-        last = self.weights[-1][:, :n_rows]
-        jacobian = torch.bmm(last, columns[-1].reshape(n_models, columns[-1].shape[1], -1))
-        return scores, jacobian.view(n_models, n_rows, batch, n_0), tape, columns
+            weight = self.weights[i + 1] if i + 1 < last else self.weights[-1][:, :n_rows]
+            product = torch.bmm(weight, columns[-1].view(n_models, width, -1))
+        return scores, product.view(n_models, n_rows, batch, n_0), tape, columns
 
     @staticmethod
     def _column_gate(tape: Tape, layer: int) -> torch.Tensor:
@@ -266,23 +275,26 @@ class StackedMLP(_FlatNetwork):
         """Add d loss / d weights of a loss on `input_jacobian_taped`'s Jacobian into
         `self.grad`, given d loss / d J in the same (K, n_rows, B, n_0) layout."""
         n_models, n_rows, batch, n_0 = grad_jacobian.shape
-        grad_j = grad_jacobian.reshape(n_models, n_rows, batch * n_0)
-        flat_columns = columns[-1].reshape(n_models, columns[-1].shape[1], -1)
-        self.grad_weights[-1][:, :n_rows].baddbmm_(grad_j, flat_columns.transpose(1, 2))
-        grad_columns = torch.bmm(self.weights_t[-1][..., :n_rows], grad_j)
-        for i in range(len(self.weights) - 2, 0, -1):  # C_i = D_i W_i C_{i-1}
-            width = columns[i].shape[1]
-            grad_pre = relu_gate(
-                grad_columns.view(n_models, width, batch, n_0), self._column_gate(tape, i)
-            ).reshape(n_models, width, batch * n_0)
-            previous = columns[i - 1].reshape(n_models, columns[i - 1].shape[1], -1)
-            self.grad_weights[i].baddbmm_(grad_pre, previous.transpose(1, 2))
-            grad_columns = torch.bmm(self.weights_t[i], grad_pre)
-        width = columns[0].shape[1]  # C_1 = D_1 W_1[:, :n_0], the same W_1 for every row
-        grad_first = relu_gate(
-            grad_columns.view(n_models, width, batch, n_0), self._column_gate(tape, 0)
-        )
-        self.grad_weights[0][..., :n_0].add_(grad_first.sum(dim=2))
+        grad_product = grad_jacobian.reshape(n_models, n_rows, batch * n_0)  # d loss / d P_L
+        last = len(self.weights) - 1
+        for i in range(last - 1, 0, -1):  # P_{i+1} = W_{i+1} C_i and C_i = D_i P_i
+            rows = slice(None) if i + 1 < last else slice(n_rows)
+            flat_columns = columns[i].flatten(2)
+            self.grad_weights[i + 1][:, rows].baddbmm_(grad_product, flat_columns.transpose(1, 2))
+            grad_columns = torch.bmm(self.weights_t[i + 1][..., rows], grad_product)
+            grad_product = relu_gate(
+                grad_columns.view(columns[i].shape), self._column_gate(tape, i)
+            ).flatten(2)
+        # P_2 = A W_1[:, :n_0] with A_b = W_2 D_{1,b} (W_2's first n_rows rows if it is W_L)
+        gated_second = columns[0]
+        width, width_1 = gated_second.shape[1], gated_second.shape[-1]
+        flat_second = gated_second.view(n_models, width * batch, width_1)
+        grad_product = grad_product.reshape(n_models, width * batch, n_0)
+        self.grad_weights[0][..., :n_0].baddbmm_(flat_second.transpose(1, 2), grad_product)
+        grad_second = torch.bmm(grad_product, self.weights_t[0][:, :n_0])
+        grad_second = relu_gate(grad_second.view(gated_second.shape), tape.hidden[0][:, None])
+        rows = slice(None) if last > 1 else slice(n_rows)
+        self.grad_weights[1][:, rows].add_(grad_second.sum(dim=2))
 
     @torch.no_grad()
     def wasserstein_critic_gradient(
@@ -311,8 +323,11 @@ class StackedMLP(_FlatNetwork):
         rows = [relu_gate(weights[-1], real_hidden[-1])]
         for w, h in zip(reversed(weights[1:-1]), reversed(real_hidden[:-1]), strict=True):
             rows.append(relu_gate(torch.bmm(rows[-1], w), h))
-        first, first_t, grad_first = self._first_layer_columns(n_penalised)
-        jacobian = torch.bmm(rows[-1], first)
+        # The Jacobian over all of W_1's columns, the unpenalised ones (y) then given zero
+        # gradient: whole, contiguous weights make each product one batched call (a column
+        # slice would make torch loop over the K models).
+        jacobian_all = torch.bmm(rows[-1], weights[0])
+        jacobian = jacobian_all[..., :n_penalised]
         scale = 1.0 / n_real if reduction == "mean" else 1.0
         loss_critic = loss_gp = None
         if with_losses:  # E_fake D - E_real D, as the score gradient's weights
@@ -321,11 +336,13 @@ class StackedMLP(_FlatNetwork):
             norms = torch.sqrt(jacobian.pow(2).sum(-1) + _EPS)
             if with_losses:
                 loss_gp = (norms - 1.0).pow(2).sum(-1) * scale
-            grad_jacobian = jacobian * ((2.0 * weight * scale) * (norms - 1.0) / norms)[..., None]
+            factor = (2.0 * weight * scale) * (norms - 1.0) / norms
+            grad_jacobian = jacobian_all * factor[..., None]
         else:
             if with_losses:
                 loss_gp = jacobian.pow(2).sum((1, 2)) * scale
-            grad_jacobian = jacobian * (2.0 * weight * scale)
+            grad_jacobian = jacobian_all * (2.0 * weight * scale)
+        grad_jacobian[..., n_penalised:] = 0.0
 
         # Adversarial path first (it writes every entry), then the penalty's, accumulated.
         if adversarial:
@@ -333,8 +350,8 @@ class StackedMLP(_FlatNetwork):
         else:
             self.grad.zero_()
         grad_weights = self.grad_weights
-        grad_first.baddbmm_(rows[-1].transpose(1, 2), grad_jacobian)
-        grad_row = torch.bmm(grad_jacobian, first_t)
+        grad_weights[0].baddbmm_(rows[-1].transpose(1, 2), grad_jacobian)
+        grad_row = torch.bmm(grad_jacobian, self.weights_t[0])
         layers = zip(self.weights_t[1:-1], real_hidden[:-1], strict=True)
         for i, (w_t, h) in enumerate(layers, start=1):
             grad_pre = relu_gate(grad_row, h)
@@ -342,20 +359,6 @@ class StackedMLP(_FlatNetwork):
             grad_row = torch.bmm(grad_pre, w_t)
         grad_weights[-1].add_(relu_gate(grad_row, real_hidden[-1]).sum(1, keepdim=True))
         return self.grad, loss_critic, loss_gp
-
-    def _first_layer_columns(self, n: int) -> tuple[torch.Tensor, ...]:
-        """W_1[:, :n], its transpose and the gradient buffer's W_1[:, :n]: views made once per
-        n (no autograd here, so they stay valid as the flat buffers change in place)."""
-        if torch.compiler.is_compiling():
-            weight = self.weights[0]
-            return weight[..., :n], weight.transpose(1, 2)[:, :n], self.grad_weights[0][..., :n]
-        if n not in self._first_columns:
-            self._first_columns[n] = (
-                self.weights[0].detach()[..., :n],
-                self._weights_t[0].detach()[:, :n],
-                self.grad_weights[0][..., :n],
-            )
-        return self._first_columns[n]
 
     def _score_gradient(self, scores: torch.Tensor, n_real: int) -> torch.Tensor:
         """d L_DCG / d score: -1/n_real on real rows, +1/n_fake on fake ones (kept per shape

@@ -215,6 +215,9 @@ def test_models_trained_together_equal_models_trained_alone(dtype):
 # --- the closed-form penalty against the per-feature autograd loop ------------------------------
 
 
+DEPTHS = [[9], [9, 4], [9, 4, 6]]  # hidden widths: every architecture's depth, and one more
+
+
 def _random_critic(n_in, hidden, n_out, seed):
     """An MLP with random weights and biases, so that its ReLUs are partly active."""
     critic = MLP(n_in, hidden, n_out).double()
@@ -225,10 +228,11 @@ def _random_critic(n_in, hidden, n_out, seed):
     return critic
 
 
+@pytest.mark.parametrize("hidden", DEPTHS, ids=["1 hidden", "2 hidden", "3 hidden"])
 @pytest.mark.parametrize("n_out", [8, 1], ids=["from the input", "from the output"])
-def test_closed_form_jacobian_equals_autograd_per_output(n_out):
+def test_closed_form_jacobian_equals_autograd_per_output(n_out, hidden):
     d, k, batch = 7, 3, 11
-    critic = _random_critic(d + k, [9, 4], n_out, seed=1)
+    critic = _random_critic(d + k, hidden, n_out, seed=1)
     stacked = StackedMLP([critic])
     generator = torch.Generator().manual_seed(2)
     x = torch.rand(batch, d, generator=generator, dtype=torch.float64, requires_grad=True)
@@ -238,6 +242,27 @@ def test_closed_form_jacobian_equals_autograd_per_output(n_out):
     loop = torch.stack([input_gradients(critic(x, y)[:, i], x) for i in range(n_out)], dim=1)
     torch.testing.assert_close(jacobian[0], loop, rtol=1e-12, atol=1e-12)
     assert jacobian.abs().max() > 0.1  # not a dead network
+
+
+@pytest.mark.parametrize("hidden", DEPTHS, ids=["1 hidden", "2 hidden", "3 hidden"])
+def test_closed_form_jacobian_backward_equals_autograd(hidden):
+    """`input_jacobian_backward` (D_MI's hand-written penalty gradient) against autograd through
+    the Jacobian, for a weighted square loss on its first n_rows outputs, at every depth."""
+    d, k, batch, n_rows = 7, 3, 11, 7
+    stacked = StackedMLP([_random_critic(d + k, hidden, d + 1, seed=3)])
+    generator = torch.Generator().manual_seed(4)
+    x = torch.rand(1, batch, d, generator=generator, dtype=torch.float64)
+    y = torch.eye(k, dtype=torch.float64)[torch.arange(batch) % k][None]
+    weight = torch.rand(1, n_rows, batch, d, generator=generator, dtype=torch.float64)
+    with torch.no_grad():
+        _, jacobian, tape, columns = stacked.input_jacobian_taped(x, y, n_rows=n_rows)
+        stacked.grad.zero_()
+        stacked.input_jacobian_backward(tape, columns, 2.0 * weight * jacobian)
+    expected = stacked.flat_gradient(
+        (weight * stacked.input_jacobian_taped(x, y, n_rows=n_rows)[1].pow(2)).sum()
+    )
+    torch.testing.assert_close(stacked.grad, expected, rtol=1e-12, atol=1e-12)
+    assert expected.abs().max() > 0.1
 
 
 def _perturbed_reference(penalty: str) -> tuple[EagerReference, _Trainer]:
