@@ -107,7 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=CHOICES["engine"],
         default=None,
         help="'compiled': torch.compile'd training steps, about 2x faster per iteration after "
-        "a one-off compilation of 20-60 s (default: the preset's, eager)",
+        "a one-off compilation of about a minute, less once torch's on-disk cache holds it "
+        "(default: the preset's, eager)",
     )
     fit.add_argument(
         "--baselines", type=_baselines, default=[], help="comma-separated: " + ",".join(IMPUTERS)
@@ -152,7 +153,7 @@ def _fit(args: argparse.Namespace) -> None:
         max_rows=args.max_rows,
         config_overrides={} if args.engine is None else {"engine": args.engine},
     )
-    result = run_experiment(options, progress=not args.quiet)
+    result = run_experiment(options, progress=not args.quiet, on_note=_print_note)
     if args.output:
         result.imputed_table().to_csv(args.output, index=False)
     if args.save:
@@ -160,6 +161,10 @@ def _fit(args: argparse.Namespace) -> None:
     if args.report:
         args.report.write_text(json.dumps(result.report, indent=2) + "\n", encoding="utf-8")
     print(result.summary())
+
+
+def _print_note(text: str) -> None:
+    print(f"note: {text}", file=sys.stderr)
 
 
 def _apply(args: argparse.Namespace) -> None:

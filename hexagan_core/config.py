@@ -17,7 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["HexaGANConfig", "PRESETS", "preset", "CHOICES", "NUMERIC_CONSTRAINTS", "field_help"]
+__all__ = [
+    "HexaGANConfig", "PRESETS", "preset", "CHOICES", "NUMERIC_CONSTRAINTS", "field_help",
+    "penalty_cost_note",
+]  # fmt: skip
 
 # Allowed values of the string options; the dashboard reads this table for its select boxes.
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -306,3 +309,24 @@ def preset(name: str, **overrides: Any) -> HexaGANConfig:
             f"Unknown preset {name!r}; choose one of {', '.join(repr(p) for p in PRESETS)}."
         )
     return HexaGANConfig().replace(**{**PRESETS[name], **overrides}).validate()
+
+
+WIDE_FEATURES = 200
+"""From this many (encoded) features on, D_MI's exact penalty takes most of an iteration: 27 % of
+a 'paper' iteration on breast (d = 30), 97 % at d = 500 (BENCHMARKS.md, Speed)."""
+
+
+def penalty_cost_note(config: HexaGANConfig, n_features: int) -> str | None:
+    """A note for wide data trained with D_MI's exact gradient penalty, pointing to the unbiased
+    projected estimate; None where the penalty is cheap, estimated already, or not a Jacobian's."""
+    exact = config.penalty in ("zero_centred", "wgan_gp") and not config.penalty_projections
+    if not exact or config.architecture == "mnist" or n_features < WIDE_FEATURES:
+        return None
+    requires = " with penalty = 'zero_centred'" if config.penalty != "zero_centred" else ""
+    return (
+        f"{n_features} features: D_MI's exact gradient penalty differentiates each of its "
+        f"outputs with respect to each input (O(batch x d^3) arithmetic per D_MI update) and "
+        f"will take most of the training time. penalty_projections = 4{requires} replaces it by "
+        f"an unbiased estimate (the same value and gradient in expectation) with about "
+        f"{n_features // 4}x less arithmetic for the penalty."
+    )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from threadpoolctl import threadpool_limits
 from hexagan_core import data as data_module
 from hexagan_core import metrics
 from hexagan_core.baselines import ClassificationPipeline, make_imputer
-from hexagan_core.config import HexaGANConfig, preset
+from hexagan_core.config import HexaGANConfig, penalty_cost_note, preset
 from hexagan_core.model import HexaGANModel, resolve_device
 from hexagan_core.persist import Pipeline
 from hexagan_core.protocol import Experiment, Split, prepare
@@ -192,11 +193,14 @@ def run_experiment(
     callback: Callback | None = None,
     stop_event: threading.Event | None = None,
     pause_event: threading.Event | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> RunResult:
-    """Run HexaGAN and the requested baselines under one protocol; see RunOptions."""
+    """Run HexaGAN and the requested baselines under one protocol; see RunOptions.
+    `on_note` gets, before training, what the user should know about its cost (e.g. the
+    exact penalty on wide data)."""
     (result,) = run_experiments(
         [options], progress=progress, callback=callback, stop_event=stop_event,
-        pause_event=pause_event,
+        pause_event=pause_event, on_note=on_note,
     )  # fmt: skip
     return result
 
@@ -208,6 +212,7 @@ def run_experiments(
     callback: Callback | None = None,
     stop_event: threading.Event | None = None,
     pause_event: threading.Event | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> list[RunResult]:
     """`run_experiment` for several seeds of one setting (RunOptions equal but for `seed`).
 
@@ -237,6 +242,9 @@ def run_experiments(
     device = str(resolve_device(options.device))
     select_best = config_selection(experiments[0], options.select_on)
 
+    cost_note = penalty_cost_note(configs[0], experiments[0].n_features)
+    if on_note is not None and cost_note:  # before the long wait, not only in the report
+        on_note(cost_note)
     bar = _progress_bar(configs[0].iterations) if progress else None
 
     def report_progress(record: dict[str, Any]) -> None:
@@ -322,7 +330,11 @@ def _score_run(
             "val": len(val.rows),
             "test": len(test.rows),
         },
-        "notes": list(dataset.notes) + (["stopped early: baselines skipped"] if stopped else []),
+        "notes": [
+            *dataset.notes,
+            *filter(None, [penalty_cost_note(model.config, experiment.n_features)]),
+            *(["stopped early: baselines skipped"] if stopped else []),
+        ],
         "config": model.config.to_dict(),
         "results": results,
     }

@@ -119,9 +119,8 @@ with columns_box:
         )  # fmt: skip
     components.notes(dataset.notes)
 
-key = (choice.source, choice.label, choice.max_rows, choice.seed)
 try:
-    preview = data_ui.preview(dataset, key, choice)
+    preview = data_ui.chosen_preview(choice)
 except ValueError as exc:
     st.error(f"These settings cannot be applied: {components.escape_markdown(exc)}")
     st.stop()

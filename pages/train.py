@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from hexagan_core.config import PRESETS, preset
+from hexagan_core.config import PRESETS, penalty_cost_note, preset
 from hexagan_core.experiment import RunOptions
 from ui import charts, components, forms, runtime, state
+from ui import data as data_ui
 
 PAGE = "train"
 PRESET_HELP = {
@@ -73,6 +74,12 @@ if config is not None:
     state.set_train_choice(
         state.TrainChoice(preset_name, config=config, device=device, baselines=baselines)
     )
+    try:
+        cost_note = penalty_cost_note(config, data_ui.chosen_preview(data).n_features)
+    except ValueError:  # unusable data: the Data page and the run itself say why
+        cost_note = None
+    if cost_note:
+        st.info(cost_note)
 
 # --- controls -----------------------------------------------------------------------------------
 

@@ -116,6 +116,8 @@ class Preview:
     train_labels: int
     rows_kept: int
     split_rows: tuple[int, int, int]
+    n_features: int
+    """Columns of the matrix HexaGAN trains on (categorical columns one-hot encoded)."""
 
     @property
     def hidden_rate(self) -> float:
@@ -174,4 +176,11 @@ def preview(
         train_labels=labelled,
         rows_kept=len(rows),
         split_rows=(len(train.rows), len(experiment.val.rows), len(experiment.test.rows)),
+        n_features=experiment.n_features,
     )
+
+
+def chosen_preview(choice: DataChoice) -> Preview:
+    """The preview of the chosen data and protocol (cached; ValueError for unusable data)."""
+    dataset = load(choice.source, choice.label, choice.max_rows, choice.seed)
+    return preview(dataset, (choice.source, choice.label, choice.max_rows, choice.seed), choice)

@@ -10,7 +10,7 @@ from apptest_support import page_test, rerun_until, wait_for_job
 from hexagan_core.config import HexaGANConfig, field_help, preset
 from hexagan_core.persist import load_pipeline
 from ui import forms, runtime
-from ui.state import widget_key
+from ui.state import DataChoice, widget_key
 
 DOWNLOADS = ["Imputed data (CSV)", "Predictions (CSV)", "Config (JSON)", "Model (ZIP)"]
 
@@ -172,3 +172,16 @@ def test_without_labels_there_is_nothing_to_predict(unlabelled_csv_job):
     assert not buttons["Imputed data (CSV)"].disabled
     results = at.dataframe[0].value
     assert results.loc[0, "f1"] is None or results["f1"].isna().all()
+
+
+def test_wide_data_with_the_exact_penalty_shows_a_cost_note_before_training():
+    def cost_notes(at) -> list[str]:
+        return [i.value for i in at.info if "penalty_projections = 4" in i.value]
+
+    wide = DataChoice(source="madelon", display_name="madelon", max_rows=300)
+    at = page_test("train", data=wide).run()
+    assert not at.exception
+    assert len(cost_notes(at)) == 1 and "500 features" in cost_notes(at)[0]
+    at.number_input(key=widget_key("train", "penalty_projections")).set_value(4).run()
+    assert not at.exception and not cost_notes(at)  # the estimate is chosen: nothing to say
+    assert not cost_notes(page_test("train").run())  # breast's 30 features: none

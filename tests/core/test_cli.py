@@ -132,3 +132,23 @@ def test_core_never_imports_streamlit():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False"
+
+
+def test_wide_data_with_the_exact_penalty_gets_a_note_before_training(tmp_path, capsys):
+    """On 220 features the CLI says, on stderr and before training, that the exact penalty will
+    dominate and that projections estimate it; the report keeps the note. Breast gets none."""
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(rng.normal(size=(90, 220)), columns=[f"f{i}" for i in range(220)])
+    table["y"] = rng.integers(0, 2, len(table))
+    path, report_path = tmp_path / "wide.csv", tmp_path / "r.json"
+    table.to_csv(path, index=False)
+    code = main(["fit", str(path), "--label", "y", "--iterations", "2", "--device", "cpu",
+                 "--quiet", "--report", str(report_path)])  # fmt: skip
+    assert code == 0
+    err = capsys.readouterr().err
+    assert err.startswith("note: 220 features") and "penalty_projections = 4" in err
+    notes = json.loads(report_path.read_text())["notes"]
+    assert any("penalty_projections" in note for note in notes)
+
+    assert main(["fit", "breast", "--iterations", "2", "--device", "cpu", "--quiet"]) == 0
+    assert "penalty_projections" not in capsys.readouterr().err

@@ -4,7 +4,14 @@ import json
 
 import pytest
 
-from hexagan_core.config import CHOICES, PRESETS, HexaGANConfig, preset
+from hexagan_core.config import (
+    CHOICES,
+    PRESETS,
+    WIDE_FEATURES,
+    HexaGANConfig,
+    penalty_cost_note,
+    preset,
+)  # fmt: skip
 
 
 def test_defaults_validate_and_every_preset_validates():
@@ -81,3 +88,16 @@ def test_field_help_names_the_paper_symbol_of_every_field():
     assert set(docs) == set(field_names())
     assert docs["alpha1"].startswith("alpha_1: weight of L_recon")
     assert docs["n_cg"].startswith("n_CG")
+
+
+def test_penalty_cost_note_for_wide_data_with_the_exact_penalty():
+    note = penalty_cost_note(preset("default"), 500)
+    assert "500 features" in note and "penalty_projections = 4" in note and "125x" in note
+    assert "zero_centred" not in note  # the default penalty is already the zero-centred one
+    one_centred = preset("default", penalty="wgan_gp")  # projections estimate only zero-centred
+    assert "penalty = 'zero_centred'" in penalty_cost_note(one_centred, 500)
+    assert penalty_cost_note(preset("default"), WIDE_FEATURES - 1) is None
+    for cheap in ({"penalty_projections": 4}, {"penalty": "weight_clip"}, {"penalty": "none"}):
+        assert penalty_cost_note(preset("default", **cheap), 500) is None, cheap
+    convnet = preset("mnist", penalty="zero_centred")  # autograd's Jacobian, not the MLP's
+    assert penalty_cost_note(convnet, 784) is None
