@@ -325,8 +325,8 @@ def penalty_cost_note(config: HexaGANConfig, n_features: int) -> str | None:
     requires = " with penalty = 'zero_centred'" if config.penalty != "zero_centred" else ""
     return (
         f"{n_features} features: D_MI's exact gradient penalty differentiates each of its "
-        f"outputs with respect to each input (O(batch x d^3) arithmetic per D_MI update) and "
-        f"will take most of the training time. penalty_projections = 4{requires} replaces it by "
-        f"an unbiased estimate (the same value and gradient in expectation) with about "
-        f"{n_features // 4}x less arithmetic for the penalty."
+        f"outputs with respect to each input (O(d^3) arithmetic per row and D_MI update) and is "
+        f"likely to take most of the training time. penalty_projections = 4{requires} replaces "
+        f"it by an unbiased estimate (the same value and gradient in expectation) at O(P d^2) "
+        f"per row."
     )

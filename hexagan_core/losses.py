@@ -157,6 +157,17 @@ def wgan_gp_penalty(grad_sq_norms: torch.Tensor, mask: torch.Tensor) -> torch.Te
     return per_feature.mean(-1)
 
 
+def jacobian_row_coefficient(
+    grad_sq_norms: torch.Tensor, weight: torch.Tensor, penalty: str
+) -> torch.Tensor:
+    """d loss / d J_bi = coefficient_bi * J_bi for a loss sum_bi weight_bi f(||J_bi||^2), with
+    f(s) = s ('zero_centred') or (sqrt(s) - 1)^2 ('wgan_gp'; it needs `grad_sq_norms`)."""
+    if penalty == "wgan_gp":
+        norms = torch.sqrt(grad_sq_norms + _EPS)
+        return 2.0 * weight * (norms - 1.0) / norms
+    return 2.0 * weight
+
+
 def hidden_penalty(grad: torch.Tensor, reduction: str = "mean", one_centred: bool = False):
     """L_GP^CG from D_CG's input gradients (B, h) at real hidden vectors; 'sum' as official code."""
     sq = grad.pow(2).sum(dim=-1)

@@ -15,6 +15,7 @@ operations instead of a loop over its small layers. Gradients are taken with
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -28,6 +29,11 @@ from hexagan_core.networks import MLP
 __all__ = ["StackedMLP", "SingleNetwork", "FlatOptimizer", "stack_network"]
 
 _ACTIVATIONS = {nn.ReLU: torch.relu, nn.Sigmoid: torch.sigmoid}
+ROW_BY_ROW_MIN_WIDTH = 64
+"""From this narrowest hidden width on, D_MI's exact penalty gradient is taken row by row
+(`StackedMLP.jacobian_penalty_gradient_by_row`). Per update, batch 64, one CPU core, hidden
+widths d and d/2, batched vs row by row: d = 96 7.0 vs 9.8 ms, d = 128 14.6 vs 11.4, d = 200
+55 vs 25, d = 500 680 vs 170 (measured)."""
 
 
 def relu_gate(values: torch.Tensor, activation: torch.Tensor) -> torch.Tensor:
@@ -295,6 +301,57 @@ class StackedMLP(_FlatNetwork):
         grad_second = relu_gate(grad_second.view(gated_second.shape), tape.hidden[0][:, None])
         rows = slice(None) if last > 1 else slice(n_rows)
         self.grad_weights[1][:, rows].add_(grad_second.sum(dim=2))
+
+    def jacobian_by_row_pays(self) -> bool:
+        """Whether `jacobian_penalty_gradient_by_row` beats the batched Jacobian: for wide
+        hidden layers (eager only: its shapes depend on the data)."""
+        narrowest = min(weight.shape[1] for weight in self.weights[:-1])
+        return narrowest >= ROW_BY_ROW_MIN_WIDTH and not torch.compiler.is_compiling()
+
+    @torch.no_grad()
+    def jacobian_penalty_gradient_by_row(
+        self, tape: Tape, n_0: int, weight: torch.Tensor, penalty: str
+    ) -> torch.Tensor:
+        """Add d loss / d weights of loss = sum_bi weight_bi f(||J_bi||^2) into `self.grad`, J_b
+        the Jacobian of the first n_rows outputs of row b with respect to its first n_0 inputs
+        and f as in `losses.jacobian_row_coefficient`; returns the squared norms (K, B, n_rows).
+
+        Exact, row by row over each row's active units only: with a_l the ReLUs of layer l on
+        at row b, J_b = W_L[:n_rows, a_{L-1}] ... W_2[a_2, a_1] W_1[a_1, :n_0], and the last
+        product is taken through a Gram matrix. With about half the units on, that is 4.8x
+        fewer multiply-adds than the batched form for D_MI (which multiplies by the zeros).
+        """
+        n_models, batch, n_rows = weight.shape
+        sq_norms = weight.new_empty(n_models, batch, n_rows)
+        on = [hidden > 0 for hidden in tape.hidden]
+        for k, b in itertools.product(range(n_models), range(batch)):
+            active = [torch.nonzero(layer_on[k, b]).flatten() for layer_on in on]
+            # from the input: P_1 = W_1[a_1, :n_0], P_l = W_l[a_l, a_{l-1}] P_{l-1}
+            partials = [self.weights[0][k, :, :n_0].index_select(0, active[0])]
+            blocks = []
+            for layer in range(1, len(active)):
+                block = self.weights[layer][k].index_select(0, active[layer])
+                blocks.append(block.index_select(1, active[layer - 1]))
+                partials.append(blocks[-1] @ partials[-1])
+            # J_b = last P with P = P_{L-1}, never formed: through P's Gram matrix (|a| x |a|),
+            # ||J_bi||^2 = last_i P P^T last_i^T, d loss / d last_i = c_i last_i P P^T and
+            # d loss / d P = last^T diag(c) last P, for d loss / d J_bi = c_i J_bi.
+            last = self.weights[-1][k, :n_rows].index_select(1, active[-1])
+            projected = last @ (partials[-1] @ partials[-1].T)
+            sq_norms[k, b] = (projected * last).sum(dim=-1)
+            coefficient = losses.jacobian_row_coefficient(sq_norms[k, b], weight[k, b], penalty)
+            self.grad_weights[-1][k, :n_rows].index_add_(
+                1, active[-1], coefficient[:, None] * projected
+            )
+            grad = (last.T @ (coefficient[:, None] * last)) @ partials[-1]
+            for layer in range(len(active) - 1, 0, -1):
+                cells = (active[layer][:, None], active[layer - 1][None, :])
+                self.grad_weights[layer][k].index_put_(
+                    cells, grad @ partials[layer - 1].T, accumulate=True
+                )
+                grad = blocks[layer - 1].T @ grad
+            self.grad_weights[0][k, :, :n_0].index_add_(0, active[0], grad)
+        return sq_norms
 
     @torch.no_grad()
     def wasserstein_critic_gradient(

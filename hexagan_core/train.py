@@ -234,7 +234,8 @@ class _Trainer:
         """engine='compiled': an iteration's D_MI updates, its E and G_MI updates, each
         conditional-generation round and C's update become one compiled program each (fused
         kernels, no Python between the operations). The warm-up stays eager, as do the D_MI
-        updates with the projected penalty (autograd). Each program is compiled on its first
+        updates with the projected penalty (autograd) or a wide critic's exact one (row by
+        row). Each program is compiled on its first
         call, again for new shapes (other data, batch size or number of models)."""
         if not self.closed_form:
             raise ValueError("engine='compiled' needs MLP networks; use engine='eager'.")
@@ -252,7 +253,10 @@ class _Trainer:
             torch.compile, fullgraph=True, dynamic=False, options=options
         )
         names = ["missing_data_imputation_critic", "step_e_g_mi", "cg_round", "step_c"]
-        if self.config.penalty_projections:  # the projected L_GP^MI's gradient is autograd's
+        # The projected L_GP^MI's gradient is autograd's; a wide D_MI's exact one is taken row
+        # by row over data-dependent active units (faster than any batched program).
+        wide = self.penalised("d_mi") and self.nets["d_mi"].jacobian_by_row_pays()
+        if self.config.penalty_projections or wide:
             names.remove("missing_data_imputation_critic")
         self.compiled = {name: compile_program(getattr(self, name)) for name in names}
 
@@ -465,7 +469,8 @@ class _Trainer:
         c, d, critic = self.config, self.d, self.nets["d_mi"]
         m = batch.m
         jacobian = None
-        if self.penalised("d_mi"):
+        by_row = self.penalised("d_mi") and critic.jacobian_by_row_pays()
+        if self.penalised("d_mi") and not by_row:
             scores, jacobian, tape, columns = critic.input_jacobian_taped(x_hat, y_in, n_rows=d)
         else:
             scores, tape = critic.forward_taped(x_hat, y_in)
@@ -488,15 +493,14 @@ class _Trainer:
             grad_scores.zero_()
         critic.backward_taped(tape, grad_scores, weight_grads=True, input_grad=False)
         sq_norms = None
-        if jacobian is not None:  # L_GP^MI = mean_i sum_b m_bi f(||J_bi||^2) / (n_i + eps)
-            weight = m / ((n_observed + losses._EPS) * d)  # d L_GP^MI / d f(||J_bi||^2)
+        # L_GP^MI = mean_i sum_b m_bi f(||J_bi||^2) / (n_i + eps); its weight in the loss:
+        weight = c.lambda1 * m / ((n_observed + losses._EPS) * d)  # d loss / d f(||J_bi||^2)
+        if by_row:
+            sq_norms = critic.jacobian_penalty_gradient_by_row(tape, d, weight, c.penalty)
+        elif jacobian is not None:
             if c.penalty == "wgan_gp" or with_losses:
                 sq_norms = jacobian.pow(2).sum(dim=-1).transpose(1, 2)  # (K, B, d)
-            if c.penalty == "wgan_gp":
-                norms = torch.sqrt(sq_norms + losses._EPS)
-                coefficient = 2.0 * c.lambda1 * weight * (norms - 1.0) / norms
-            else:
-                coefficient = 2.0 * c.lambda1 * weight
+            coefficient = losses.jacobian_row_coefficient(sq_norms, weight, c.penalty)
             grad_jacobian = jacobian * coefficient.transpose(1, 2)[..., None]
             critic.input_jacobian_backward(tape, columns, grad_jacobian)
         self.step_optimizer("d_mi", critic.grad)

@@ -15,11 +15,12 @@ import torch
 
 from benchmarks.reference import EagerReference, input_gradients, per_feature_grad_sq_norms
 from hexagan_core import losses
+from hexagan_core import stacked as stacked_module
 from hexagan_core.config import preset
 from hexagan_core.data import load_builtin
 from hexagan_core.networks import MLP
 from hexagan_core.protocol import prepare
-from hexagan_core.stacked import StackedMLP
+from hexagan_core.stacked import ROW_BY_ROW_MIN_WIDTH, StackedMLP
 from hexagan_core.train import _Trainer, fit, fit_ensemble
 
 ITERATIONS = 3
@@ -263,6 +264,67 @@ def test_closed_form_jacobian_backward_equals_autograd(hidden):
     )
     torch.testing.assert_close(stacked.grad, expected, rtol=1e-12, atol=1e-12)
     assert expected.abs().max() > 0.1
+
+
+@pytest.mark.parametrize("penalty", ["zero_centred", "wgan_gp"])
+@pytest.mark.parametrize("hidden", DEPTHS, ids=["1 hidden", "2 hidden", "3 hidden"])
+def test_row_by_row_penalty_gradient_equals_autograd(hidden, penalty):
+    """`jacobian_penalty_gradient_by_row` (wide D_MI: each row's active units only) against
+    autograd on the batched Jacobian: squared norms and gradient, two models, masked rows."""
+    d, k, batch, n_rows = 7, 3, 11, 7
+    stacked = StackedMLP([_random_critic(d + k, hidden, d + 1, seed=s) for s in (5, 6)])
+    generator = torch.Generator().manual_seed(7)
+    x = torch.rand(2, batch, d, generator=generator, dtype=torch.float64)
+    y = torch.eye(k, dtype=torch.float64)[torch.arange(batch) % k].expand(2, -1, -1)
+    weight = torch.rand(2, batch, n_rows, generator=generator, dtype=torch.float64)
+    weight[weight < 0.2] = 0.0  # unobserved entries carry no penalty
+    with torch.no_grad():
+        tape = stacked.forward_taped(x, y)[1]
+        stacked.grad.zero_()
+        sq_norms = stacked.jacobian_penalty_gradient_by_row(tape, d, weight, penalty)
+    jacobian = stacked.forward_with_input_jacobian(x, y)[1][:, :, :n_rows]
+    exact_sq_norms = jacobian.pow(2).sum(-1)
+    per_entry = (
+        exact_sq_norms if penalty == "zero_centred"
+        else (torch.sqrt(exact_sq_norms + losses._EPS) - 1.0) ** 2
+    )  # fmt: skip
+    expected = stacked.flat_gradient((weight * per_entry).sum())
+    torch.testing.assert_close(sq_norms, exact_sq_norms.detach(), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(stacked.grad, expected, rtol=1e-12, atol=1e-12)
+    assert expected.abs().max() > 0.1
+
+
+def test_wide_critics_take_the_penalty_row_by_row():
+    def critic(d):
+        return StackedMLP([MLP(d + 2, [d, d // 2], d + 1)])
+
+    assert critic(500).jacobian_by_row_pays()  # madelon's D_MI
+    assert critic(2 * ROW_BY_ROW_MIN_WIDTH).jacobian_by_row_pays()
+    assert not critic(30).jacobian_by_row_pays()  # breast's
+
+
+def test_engine_with_the_row_by_row_penalty_equals_the_batched_engine(monkeypatch):
+    """Whole iterations with every D_MI penalty taken row by row (threshold lowered to the toy
+    critic's width) against the batched Jacobian: same losses and weights in float64."""
+    torch.set_default_dtype(torch.float64)
+    try:
+        x, y = _toy()
+        config = preset("paper", batch_size=16, penalty="wgan_gp")
+        batched = _trainer(config, x, y)
+        monkeypatch.setattr(stacked_module, "ROW_BY_ROW_MIN_WIDTH", 1)
+        by_row = _trainer(config, x, y)
+        assert by_row.nets["d_mi"].jacobian_by_row_pays()
+        for _ in range(2):
+            monkeypatch.setattr(stacked_module, "ROW_BY_ROW_MIN_WIDTH", 10**9)
+            losses_batched = batched.iteration()
+            monkeypatch.setattr(stacked_module, "ROW_BY_ROW_MIN_WIDTH", 1)
+            losses_by_row = by_row.iteration()
+            for name, value in losses_batched.items():
+                torch.testing.assert_close(losses_by_row[name], value, rtol=1e-10, atol=1e-12)
+        for name, net in batched.nets.items():
+            torch.testing.assert_close(by_row.nets[name].flat, net.flat, rtol=1e-10, atol=1e-12)
+    finally:
+        torch.set_default_dtype(torch.float32)
 
 
 def _perturbed_reference(penalty: str) -> tuple[EagerReference, _Trainer]:
