@@ -304,9 +304,12 @@ class StackedMLP(_FlatNetwork):
 
     def jacobian_by_row_pays(self) -> bool:
         """Whether `jacobian_penalty_gradient_by_row` beats the batched Jacobian: for wide
-        hidden layers (eager only: its shapes depend on the data)."""
+        hidden layers on the CPU (a GPU runs the batched form in parallel, and each row's
+        active units would cost a device synchronisation), eager only (its shapes depend on
+        the data)."""
         narrowest = min(weight.shape[1] for weight in self.weights[:-1])
-        return narrowest >= ROW_BY_ROW_MIN_WIDTH and not torch.compiler.is_compiling()
+        on_cpu = self.flat.device.type == "cpu"
+        return on_cpu and narrowest >= ROW_BY_ROW_MIN_WIDTH and not torch.compiler.is_compiling()
 
     @torch.no_grad()
     def jacobian_penalty_gradient_by_row(

@@ -301,6 +301,9 @@ def test_wide_critics_take_the_penalty_row_by_row():
     assert critic(500).jacobian_by_row_pays()  # madelon's D_MI
     assert critic(2 * ROW_BY_ROW_MIN_WIDTH).jacobian_by_row_pays()
     assert not critic(30).jacobian_by_row_pays()  # breast's
+    off_the_cpu = critic(500)  # a GPU runs the batched form (here 'meta' stands in for one)
+    off_the_cpu.flat = torch.empty(0, device="meta")
+    assert not off_the_cpu.jacobian_by_row_pays()
 
 
 def test_engine_with_the_row_by_row_penalty_equals_the_batched_engine(monkeypatch):
