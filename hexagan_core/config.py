@@ -312,8 +312,8 @@ def preset(name: str, **overrides: Any) -> HexaGANConfig:
 
 
 WIDE_FEATURES = 200
-"""From this many (encoded) features on, D_MI's exact penalty takes most of an iteration: 21 % of
-a 'paper' iteration on breast (d = 30), 69 % at d = 500 (BENCHMARKS.md, Speed)."""
+"""From this many (encoded) features on, D_MI's exact penalty takes most of an iteration: 17 % of
+a 'paper' iteration on breast (d = 30), 56 % at d = 500 (BENCHMARKS.md, Speed)."""
 
 
 def penalty_cost_note(config: HexaGANConfig, n_features: int) -> str | None:
