@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from hexagan_core.config import PRESETS, penalty_cost_note, preset
-from hexagan_core.experiment import RunOptions
+from hexagan_core.config import PRESETS, HexaGANConfig, preset
+from hexagan_core.experiment import RunOptions, training_config
 from ui import charts, components, forms, runtime, state
 from ui import data as data_ui
 
@@ -65,6 +65,25 @@ if data.source == "mnist" and preset_name == "default":
     st.caption("For MNIST's 28×28 images the engine trains the 'mnist' preset's convolutional "
                "networks when 'default' is chosen; pick 'mnist' to see and edit its values.")
 st.subheader("Hyperparameters")
+
+
+def _run_options(config: HexaGANConfig) -> RunOptions:
+    """What Start runs: the chosen data and protocol, the preset and the edits made to it."""
+    base = preset(preset_name)
+    overrides = {
+        name: value
+        for name, value in config.to_dict().items()
+        if name not in ("seed", "iterations") and value != getattr(base, name)
+    }
+    return RunOptions(
+        data=data.source, label=data.label, missing_rate=data.missing_rate,
+        mechanism=data.mechanism, label_missing_rate=data.label_missing_rate,
+        imbalance_ratio=data.imbalance_ratio, preset=preset_name, iterations=config.iterations,
+        seed=data.seed, device=device, baselines=list(baselines), max_rows=data.max_rows,
+        config_overrides=overrides,
+    )  # fmt: skip
+
+
 try:
     config = forms.config_form(state.train_choice().config, page=PAGE, disabled=busy)
 except ValueError as exc:
@@ -74,10 +93,7 @@ if config is not None:
     state.set_train_choice(
         state.TrainChoice(preset_name, config=config, device=device, baselines=baselines)
     )
-    try:
-        cost_note = penalty_cost_note(config, data_ui.chosen_preview(data).n_features)
-    except ValueError:  # unusable data: the Data page and the run itself say why
-        cost_note = None
+    cost_note = data_ui.penalty_note(data, training_config(_run_options(config))[1])
     if cost_note:
         st.info(cost_note)
 
@@ -93,19 +109,7 @@ stop = stop_col.button("Stop", disabled=not busy, key=state.widget_key(PAGE, "st
                        width="stretch")
 
 if start and config is not None:
-    base = preset(preset_name)
-    overrides = {
-        name: value
-        for name, value in config.to_dict().items()
-        if name not in ("seed", "iterations") and value != getattr(base, name)
-    }
-    options = RunOptions(
-        data=data.source, label=data.label, missing_rate=data.missing_rate,
-        mechanism=data.mechanism, label_missing_rate=data.label_missing_rate,
-        imbalance_ratio=data.imbalance_ratio, preset=preset_name, iterations=config.iterations,
-        seed=data.seed, device=device, baselines=list(baselines), max_rows=data.max_rows,
-        config_overrides=overrides,
-    )  # fmt: skip
+    options = _run_options(config)
     if job_id:
         manager.forget(job_id)  # one job per session: free the previous model
     state.set_train_job_id(manager.start_training(options))

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from hexagan_core.config import WIDE_FEATURES, HexaGANConfig, penalty_cost_note
 from hexagan_core.data import Dataset
 from hexagan_core.experiment import load_dataset
 from hexagan_core.protocol import Experiment, prepare
@@ -178,6 +179,18 @@ def preview(
         split_rows=(len(train.rows), len(experiment.val.rows), len(experiment.test.rows)),
         n_features=experiment.n_features,
     )
+
+
+def penalty_note(choice: DataChoice, config: HexaGANConfig) -> str | None:
+    """`penalty_cost_note` for the chosen data, from its encoded width (the cached preview, not
+    loaded where no width would call for a note); None for data that cannot be used (the Data
+    page and the run say why)."""
+    if penalty_cost_note(config, WIDE_FEATURES) is None:
+        return None
+    try:
+        return penalty_cost_note(config, chosen_preview(choice).n_features)
+    except ValueError:
+        return None
 
 
 def chosen_preview(choice: DataChoice) -> Preview:

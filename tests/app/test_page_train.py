@@ -185,3 +185,5 @@ def test_wide_data_with_the_exact_penalty_shows_a_cost_note_before_training():
     at.number_input(key=widget_key("train", "penalty_projections")).set_value(4).run()
     assert not at.exception and not cost_notes(at)  # the estimate is chosen: nothing to say
     assert not cost_notes(page_test("train").run())  # breast's 30 features: none
+    mnist = DataChoice(source="mnist", display_name="mnist", max_rows=300)
+    assert not cost_notes(page_test("train", data=mnist).run())  # 'default' trains convnets
