@@ -538,3 +538,16 @@ def test_compiled_engine_without_a_compiler_says_so(monkeypatch):
     x, y = _toy()
     with pytest.raises(ValueError, match="engine='compiled' on the CPU needs a C\\+\\+ compiler"):
         fit(preset("default", iterations=2, engine="compiled"), x, y, device="cpu")
+
+
+def test_compiled_engine_leaves_a_wide_critics_updates_eager():
+    """D_MI's row-by-row penalty has data-dependent shapes: under engine='compiled' its updates
+    stay eager (nothing is compiled before the first call, so this costs no compilation)."""
+    programs = {}
+    for d in (8, 2 * ROW_BY_ROW_MIN_WIDTH):
+        x, y = _toy(n=40, d=d)
+        programs[d] = _Trainer([preset("paper", engine="compiled")], [x], [y],
+                               torch.device("cpu")).compiled  # fmt: skip
+    assert "missing_data_imputation_critic" in programs[8]
+    assert "missing_data_imputation_critic" not in programs[2 * ROW_BY_ROW_MIN_WIDTH]
+    assert "cg_round" in programs[2 * ROW_BY_ROW_MIN_WIDTH]
