@@ -283,7 +283,8 @@ def run_experiments(
     # A stopped run returns at once with what HexaGAN learned so far: no baselines.
     stopped = stop_event is not None and stop_event.is_set()
     return [
-        _score_run(run, experiment, model, train_seconds, preset_name, device, stopped, started)
+        _score_run(run, experiment, model, train_seconds, preset_name, device, stopped, started,
+                   cost_note)  # fmt: skip
         for run, experiment, model, train_seconds in zip(
             runs, experiments, models, seconds, strict=True
         )
@@ -299,6 +300,7 @@ def _score_run(
     device: str,
     stopped: bool,
     started: float,
+    cost_note: str | None,
 ) -> RunResult:
     """Score HexaGAN and fit and score the baselines on one run's test split; the report."""
     test, val, dataset = experiment.test, experiment.val, experiment.dataset
@@ -332,7 +334,7 @@ def _score_run(
         },
         "notes": [
             *dataset.notes,
-            *filter(None, [penalty_cost_note(model.config, experiment.n_features)]),
+            *([cost_note] if cost_note else []),
             *(["stopped early: baselines skipped"] if stopped else []),
         ],
         "config": model.config.to_dict(),

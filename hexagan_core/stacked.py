@@ -263,7 +263,7 @@ class StackedMLP(_FlatNetwork):
         scores, tape = self.forward_taped(*inputs)
         n_models, batch, _ = scores.shape
         n_0, last = inputs[0].shape[-1], len(self.weights) - 1
-        second = self.weights[1] if last > 1 else self.weights[1][:, :n_rows]
+        second = self.weights[1][:, self._jacobian_rows(1, n_rows)]
         gated_second = relu_gate(second[:, :, None, :], tape.hidden[0][:, None])  # A
         width = gated_second.shape[1]
         product = torch.bmm(gated_second.view(n_models, width * batch, -1),
@@ -274,9 +274,14 @@ class StackedMLP(_FlatNetwork):
             columns.append(
                 relu_gate(product.view(n_models, width, batch, n_0), self._column_gate(tape, i))
             )
-            weight = self.weights[i + 1] if i + 1 < last else self.weights[-1][:, :n_rows]
+            weight = self.weights[i + 1][:, self._jacobian_rows(i + 1, n_rows)]
             product = torch.bmm(weight, columns[-1].view(n_models, width, -1))
         return scores, product.view(n_models, n_rows, batch, n_0), tape, columns
+
+    def _jacobian_rows(self, layer: int, n_rows: int) -> slice:
+        """The rows of layer `layer`'s weight that a Jacobian of the first `n_rows` outputs
+        uses: all of a hidden layer's, the first `n_rows` of the output layer's."""
+        return slice(n_rows) if layer == len(self.weights) - 1 else slice(None)
 
     @staticmethod
     def _column_gate(tape: Tape, layer: int) -> torch.Tensor:
@@ -293,7 +298,7 @@ class StackedMLP(_FlatNetwork):
         grad_product = grad_jacobian.reshape(n_models, n_rows, batch * n_0)  # d loss / d P_L
         last = len(self.weights) - 1
         for i in range(last - 1, 0, -1):  # P_{i+1} = W_{i+1} C_i and C_i = D_i P_i
-            rows = slice(None) if i + 1 < last else slice(n_rows)
+            rows = self._jacobian_rows(i + 1, n_rows)
             flat_columns = columns[i].flatten(2)
             self.grad_weights[i + 1][:, rows].baddbmm_(grad_product, flat_columns.transpose(1, 2))
             grad_columns = torch.bmm(self.weights_t[i + 1][..., rows], grad_product)
@@ -308,17 +313,14 @@ class StackedMLP(_FlatNetwork):
         self.grad_weights[0][..., :n_0].baddbmm_(flat_second.transpose(1, 2), grad_product)
         grad_second = torch.bmm(grad_product, self.weights_t[0][:, :n_0])
         grad_second = relu_gate(grad_second.view(gated_second.shape), tape.hidden[0][:, None])
-        rows = slice(None) if last > 1 else slice(n_rows)
-        self.grad_weights[1][:, rows].add_(grad_second.sum(dim=2))
+        self.grad_weights[1][:, self._jacobian_rows(1, n_rows)].add_(grad_second.sum(dim=2))
 
     def jacobian_by_row_pays(self) -> bool:
         """Whether `jacobian_penalty_gradient_by_row` beats the batched Jacobian: for wide
         hidden layers on the CPU (a GPU runs the batched form in parallel, and each row's
-        active units would cost a device synchronisation), eager only (its shapes depend on
-        the data)."""
+        active units would cost a device synchronisation)."""
         narrowest = min(weight.shape[1] for weight in self.weights[:-1])
-        on_cpu = self.flat.device.type == "cpu"
-        return on_cpu and narrowest >= ROW_BY_ROW_MIN_WIDTH and not torch.compiler.is_compiling()
+        return self.flat.device.type == "cpu" and narrowest >= ROW_BY_ROW_MIN_WIDTH
 
     @torch.no_grad()
     def jacobian_penalty_gradient_by_row(

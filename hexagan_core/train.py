@@ -225,6 +225,11 @@ class _Trainer:
             "d_mi": config.penalty,
             "d_cg": config.penalty if config.cg_penalty == "same" else config.cg_penalty,
         }
+        # A wide D_MI's exact penalty is taken row by row over each row's active units
+        # (`StackedMLP.jacobian_penalty_gradient_by_row`), eagerly: shapes depend on the data.
+        self.penalty_by_row = (
+            self.closed_form and self.penalised("d_mi") and self.nets["d_mi"].jacobian_by_row_pays()
+        )
         self.base_lrs = {name: o.lr for name, o in self.optimizers.items()}
         self.compiled: dict[str, Callable] = {}  # step method name -> its compiled program
         if config.engine == "compiled":
@@ -255,8 +260,7 @@ class _Trainer:
         names = ["missing_data_imputation_critic", "step_e_g_mi", "cg_round", "step_c"]
         # The projected L_GP^MI's gradient is autograd's; a wide D_MI's exact one is taken row
         # by row over data-dependent active units (faster than any batched program).
-        wide = self.penalised("d_mi") and self.nets["d_mi"].jacobian_by_row_pays()
-        if self.config.penalty_projections or wide:
+        if self.config.penalty_projections or self.penalty_by_row:
             names.remove("missing_data_imputation_critic")
         self.compiled = {name: compile_program(getattr(self, name)) for name in names}
 
@@ -469,8 +473,7 @@ class _Trainer:
         c, d, critic = self.config, self.d, self.nets["d_mi"]
         m = batch.m
         jacobian = None
-        by_row = self.penalised("d_mi") and critic.jacobian_by_row_pays()
-        if self.penalised("d_mi") and not by_row:
+        if self.penalised("d_mi") and not self.penalty_by_row:
             scores, jacobian, tape, columns = critic.input_jacobian_taped(x_hat, y_in, n_rows=d)
         else:
             scores, tape = critic.forward_taped(x_hat, y_in)
@@ -493,16 +496,16 @@ class _Trainer:
             grad_scores.zero_()
         critic.backward_taped(tape, grad_scores, weight_grads=True, input_grad=False)
         sq_norms = None
-        # L_GP^MI = mean_i sum_b m_bi f(||J_bi||^2) / (n_i + eps); its weight in the loss:
-        weight = c.lambda1 * m / ((n_observed + losses._EPS) * d)  # d loss / d f(||J_bi||^2)
-        if by_row:
-            sq_norms = critic.jacobian_penalty_gradient_by_row(tape, d, weight, c.penalty)
-        elif jacobian is not None:
-            if c.penalty == "wgan_gp" or with_losses:
-                sq_norms = jacobian.pow(2).sum(dim=-1).transpose(1, 2)  # (K, B, d)
-            coefficient = losses.jacobian_row_coefficient(sq_norms, weight, c.penalty)
-            grad_jacobian = jacobian * coefficient.transpose(1, 2)[..., None]
-            critic.input_jacobian_backward(tape, columns, grad_jacobian)
+        if self.penalised("d_mi"):  # L_GP^MI = mean_i sum_b m_bi f(||J_bi||^2) / (n_i + eps)
+            weight = c.lambda1 * m / ((n_observed + losses._EPS) * d)  # d loss / d f(||J_bi||^2)
+            if self.penalty_by_row:
+                sq_norms = critic.jacobian_penalty_gradient_by_row(tape, d, weight, c.penalty)
+            else:
+                if c.penalty == "wgan_gp" or with_losses:
+                    sq_norms = jacobian.pow(2).sum(dim=-1).transpose(1, 2)  # (K, B, d)
+                coefficient = losses.jacobian_row_coefficient(sq_norms, weight, c.penalty)
+                grad_jacobian = jacobian * coefficient.transpose(1, 2)[..., None]
+                critic.input_jacobian_backward(tape, columns, grad_jacobian)
         self.step_optimizer("d_mi", critic.grad)
         if not with_losses:
             return {}
