@@ -13,6 +13,8 @@ Streamlit.
 - `stop` sets the job's stop event (training ends within one iteration; a study between runs) and
   the job ends "stopped", with its partial result when there is one. `pause` sets the pause event
   (training waits inside its loop; a study between runs). Both are no-ops on a finished job.
+- On Linux a job's thread runs JOB_NICENESS below the process's priority, so that on a laptop
+  the dashboard and the browser stay responsive while it trains; it still gets every idle cycle.
 - Any exception in a job ends it "failed" with a one-line `error` ("ValueError: ..."); the
   traceback goes to this module's logger, never to stdout.
 """
@@ -21,6 +23,8 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
+import sys
 import threading
 import time
 import uuid
@@ -42,6 +46,9 @@ JobStatus = Literal["queued", "running", "paused", "stopping", "finished", "stop
 DONE_STATUSES: frozenset[str] = frozenset({"finished", "stopped", "failed"})
 
 _POLL_S = 0.05  # how often a queued job re-checks its stop event
+JOB_NICENESS = 10
+"""How far below the dashboard a job's thread runs (Linux): on a 2-core laptop, training
+must not make page switches and the browser wait."""
 
 
 @dataclass(frozen=True)
@@ -303,6 +310,7 @@ class JobManager:
     # --- the worker thread ------------------------------------------------------------------
 
     def _work(self, job: _Job, total: Callable[[], int], run: Callable[[_Job], Any]) -> None:
+        _yield_cpu_to_dashboard()
         try:
             device = self._resolve(job.device)
             n_total = total()
@@ -357,6 +365,23 @@ class JobManager:
         with job.lock:
             job.history.append(dict(row))
             job.iteration += 1
+
+
+def _yield_cpu_to_dashboard() -> None:
+    """Lower this thread's scheduling priority by JOB_NICENESS (Linux; elsewhere nothing).
+
+    Linux schedules each thread on its own, so this leaves the server, the page scripts and a
+    browser on the same machine their full share of the cores; training still gets every cycle
+    they leave idle. Threads this one starts (torch's, the compiler's) inherit the priority.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    thread = threading.get_native_id()
+    try:
+        niceness = os.getpriority(os.PRIO_PROCESS, thread) + JOB_NICENESS
+        os.setpriority(os.PRIO_PROCESS, thread, min(niceness, 19))
+    except OSError:  # a sandbox may forbid it; training then simply keeps its priority
+        logger.debug("could not lower the priority of job thread %s", thread)
 
 
 def _training_total(options: experiment.RunOptions) -> int:

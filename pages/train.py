@@ -152,12 +152,13 @@ def progress_panel(job_id: str, live: bool, compiled: bool) -> None:
     st.progress(fraction, text=text)
     reports = charts.thin(snap.history)
     history = charts.history_frame(reports)
-    st.plotly_chart(charts.training_curves_figure(history), key="train_curves")
+    for column, metric in zip(st.columns(2), charts.VALIDATION_CURVES, strict=True):
+        column.altair_chart(charts.validation_curve_chart(history, metric), key=f"train_{metric}")
     losses = charts.loss_frame(reports)
     if len(losses):
         st.markdown("**Losses** (mean since the previous report), coloured by the network they "
                     "train")
-        st.plotly_chart(charts.loss_curves_figure(losses), key="train_losses")
+        st.altair_chart(charts.loss_curves_chart(losses), key="train_losses")
 
 
 if snap is None:

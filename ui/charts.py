@@ -1,4 +1,9 @@
-"""Plotly figures for the dashboard, built from DataFrames and arrays. No Streamlit here.
+"""Charts for the dashboard, built from DataFrames and arrays. No Streamlit here.
+
+Plotly figures, except the Train page's live curves: those are Vega-Lite (Altair) charts, since
+they are redrawn every second while a job trains, and on a 2-core laptop the browser took about
+280 ms to redraw the twelve loss panels as a plotly figure against about 20 ms as a Vega-Lite
+one, time taken from training and from the page switches the user makes meanwhile.
 
 One look everywhere: the same template, fonts and margins (`_style`), one colour per class
 (`class_colors`, keyed by the class's position in the dataset's class list, so class "benign" is
@@ -11,11 +16,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import altair as alt
 import numpy as np
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 __all__ = [
     "CLASS_PALETTE",
@@ -28,7 +33,7 @@ __all__ = [
     "hidden_space_figure",
     "image_grid_figure",
     "loss_frame",
-    "loss_curves_figure",
+    "loss_curves_chart",
     "method_color",
     "missingness_figure",
     "real_vs_generated_figure",
@@ -36,8 +41,8 @@ __all__ = [
     "thin",
     "study_figure",
     "study_summary",
-    "training_curves_figure",
     "triplets_figure",
+    "validation_curve_chart",
 ]
 
 PRIMARY = "#3b6fd4"  # .streamlit/config.toml's primaryColor
@@ -179,41 +184,34 @@ def loss_frame(history: Iterable[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["iteration", "loss", "value"])
 
 
-def training_curves_figure(history: pd.DataFrame) -> go.Figure:
-    """Validation RMSE and F1 against the iteration, side by side."""
-    fig = make_subplots(
-        rows=1,
-        cols=2,
-        subplot_titles=("Validation RMSE (lower is better)", "Validation F1 (higher is better)"),
-        horizontal_spacing=0.12,
-    )
-    for col, name in ((1, "val_rmse"), (2, "val_f1")):
-        if name in history and history[name].notna().any():
-            fig.add_trace(
-                go.Scatter(
-                    x=history["iteration"],
-                    y=history[name],
-                    mode="lines+markers",
-                    name=name,
-                    line={"color": PRIMARY if col == 1 else "#009E73", "width": 2},
-                    marker={"size": 5},
-                ),
-                row=1,
-                col=col,
+VALIDATION_CURVES: dict[str, tuple[str, str]] = {
+    "val_rmse": ("Validation RMSE (lower is better)", PRIMARY),
+    "val_f1": ("Validation F1 (higher is better)", "#009E73"),
+}
+
+
+def validation_curve_chart(history: pd.DataFrame, metric: str) -> alt.Chart:
+    """One validation score against the iteration, or a grey note where there is none yet."""
+    title, color = VALIDATION_CURVES[metric]
+    if metric in history and history[metric].notna().any():
+        points = history[["iteration", metric]].dropna()
+        chart = (
+            alt.Chart(points)
+            .mark_line(color=color, strokeWidth=2, point=alt.OverlayMarkDef(color=color, size=30))
+            .encode(
+                x=alt.X("iteration:Q", title="iteration"),
+                y=alt.Y(f"{metric}:Q", title=None, scale=alt.Scale(zero=False)),
+                tooltip=["iteration:Q", alt.Tooltip(f"{metric}:Q", format=".4f")],
             )
-        else:
-            fig.add_annotation(
-                text="not applicable" if len(history) else "waiting for the first report",
-                showarrow=False,
-                xref=f"x{col} domain" if col > 1 else "x domain",
-                yref=f"y{col} domain" if col > 1 else "y domain",
-                x=0.5,
-                y=0.5,
-                font={"color": "#7f7f7f"},
-            )
-    fig.update_xaxes(title_text="iteration")
-    fig.update_layout(showlegend=False)
-    return _style(fig, None, height=300)
+        )
+    else:
+        note = "not applicable" if len(history) else "waiting for the first report"
+        chart = (
+            alt.Chart(pd.DataFrame({"note": [note]}))
+            .mark_text(color="#7f7f7f", fontSize=14)
+            .encode(text="note:N")
+        )
+    return chart.properties(title=title, height=260, width="container")
 
 
 # Which network each loss component trains (train.py's names), for the panel colours.
@@ -228,46 +226,34 @@ _OWNER_COLORS = {"D_MI": "#1f4e9e", "E, G_MI": PRIMARY, "D_CG": "#b36b00", "G_CG
                  "C": "#009E73"}  # fmt: skip
 
 
-def loss_curves_figure(losses: pd.DataFrame, columns: int = 6) -> go.Figure:
+def loss_curves_chart(losses: pd.DataFrame, columns: int = 4) -> alt.FacetChart:
     """One small panel per loss component (its own y scale), coloured by the network it trains.
 
-    Built with graph objects rather than plotly express: it is redrawn every second while a
-    job trains, and express's facetting costs about five times as much.
+    `losses` is `loss_frame`'s long format. The panels keep the order of first appearance.
     """
     names = list(dict.fromkeys(losses["loss"]))
-    rows = max(1, -(-len(names) // columns))
-    fig = make_subplots(
-        rows=rows,
-        cols=columns,
-        subplot_titles=names,
-        horizontal_spacing=0.045,
-        vertical_spacing=0.22 if rows > 1 else 0.1,
-    )
-    shown: set[str] = set()
-    for index, name in enumerate(names):
-        part = losses[losses["loss"] == name]
-        owner = _LOSS_OWNER.get(name, "other")
-        fig.add_trace(
-            go.Scatter(
-                x=part["iteration"].to_numpy(),
-                y=part["value"].to_numpy(),
-                mode="lines",
-                name=owner,
-                legendgroup=owner,
-                showlegend=owner not in shown,
-                line={"color": _OWNER_COLORS.get(owner, "#7f7f7f"), "width": 2},
-                hovertemplate="iteration %{x}<br>%{y:.4g}<extra>" + name + "</extra>",
+    data = losses.assign(network=losses["loss"].map(_LOSS_OWNER).fillna("other"))
+    networks = list(dict.fromkeys(data["network"]))
+    panel = (
+        alt.Chart(data)
+        .mark_line(strokeWidth=2)
+        .encode(
+            x=alt.X("iteration:Q", title=None),
+            y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False), axis=alt.Axis(format="~g")),
+            color=alt.Color(
+                "network:N",
+                scale=alt.Scale(domain=networks,
+                                range=[_OWNER_COLORS.get(n, "#7f7f7f") for n in networks]),
+                legend=alt.Legend(orient="top", title="trains"),
             ),
-            row=index // columns + 1,
-            col=index % columns + 1,
+            tooltip=["loss:N", "iteration:Q", alt.Tooltip("value:Q", format=".4g")],
         )
-        shown.add(owner)
-    fig.update_annotations(font={"size": 12})
-    fig.update_xaxes(tickfont={"size": 10})
-    fig.update_yaxes(tickfont={"size": 10})
-    fig = _style(fig, None, 90 + 160 * rows)
-    fig.update_layout(legend={"y": 1.0 + 0.32 / rows}, margin={"t": 60})
-    return fig
+        .properties(width=180, height=110)
+    )
+    return panel.facet(
+        facet=alt.Facet("loss:N", sort=names, title=None, header=alt.Header(labelFontSize=12)),
+        columns=columns,
+    ).resolve_scale(y="independent")
 
 
 _METRICS = ("rmse", "rmse_row", "mae", "f1", "roc_auc", "accuracy", "seconds")

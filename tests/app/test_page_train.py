@@ -5,6 +5,7 @@ import json
 import zipfile
 
 import pandas as pd
+import pyarrow as pa
 from apptest_support import page_test, rerun_until, wait_for_job
 
 from hexagan_core.config import HexaGANConfig, field_help, preset
@@ -63,11 +64,13 @@ def test_short_run_shows_live_curves_results_and_four_downloads():
     assert results.loc[0, "rmse"] > 0 and 0 <= results.loc[0, "f1"] <= 1
     assert [b.label for b in at.download_button] == DOWNLOADS
     assert not any(b.disabled for b in at.download_button)
-    charts = at.get("plotly_chart")
-    assert len(charts) == 2  # validation curves, losses
-    curves = json.loads(charts[0].proto.spec)
-    rmse = next(t for t in curves["data"] if t["name"] == "val_rmse")
-    assert len(rmse["x"]["bdata"] if isinstance(rmse["x"], dict) else rmse["x"]) > 0
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 3  # validation RMSE, validation F1, losses
+    specs = [json.loads(chart.proto.spec) for chart in charts]
+    assert [spec.get("title") for spec in specs[:2]] == [
+        "Validation RMSE (lower is better)", "Validation F1 (higher is better)"]
+    assert list(_chart_rows(charts[0])["iteration"]) == [10, 20, 30]
+    assert set(_chart_rows(charts[2])["loss"]) >= {"d_mi", "recon", "ce"}
 
     # A reload (or a second tab) with ?job=... reattaches to the same finished job.
     again = page_test("train")
@@ -187,3 +190,9 @@ def test_wide_data_with_the_exact_penalty_shows_a_cost_note_before_training():
     assert not cost_notes(page_test("train").run())  # breast's 30 features: none
     mnist = DataChoice(source="mnist", display_name="mnist", max_rows=300)
     assert not cost_notes(page_test("train", data=mnist).run())  # 'default' trains convnets
+
+
+def _chart_rows(chart) -> pd.DataFrame:
+    """The rows Streamlit sends with a Vega-Lite chart (one Arrow dataset)."""
+    (dataset,) = chart.proto.datasets
+    return pa.ipc.open_stream(dataset.data.data).read_all().to_pandas()

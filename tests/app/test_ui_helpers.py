@@ -52,12 +52,26 @@ def test_history_and_loss_frames_and_their_figures():
     assert list(frame["iteration"]) == [10, 20, 30] and "losses" not in frame
     losses = charts.loss_frame(history)
     assert len(losses) == 6 and set(losses["loss"]) == {"d_mi", "ce"}
-    curves = charts.training_curves_figure(frame)
-    assert [t.name for t in curves.data] == ["val_rmse", "val_f1"]
-    panels = charts.loss_curves_figure(losses)
-    assert [t.name for t in panels.data] == ["D_MI", "C"]  # coloured by the network trained
-    empty = charts.training_curves_figure(charts.history_frame([]))
-    assert not empty.data
+    for metric in ("val_rmse", "val_f1"):
+        spec = charts.validation_curve_chart(frame, metric).to_dict()
+        assert spec["encoding"]["y"]["field"] == metric and spec["mark"]["type"] == "line"
+        assert list(_chart_rows(spec)[metric]) == list(frame[metric])
+    waiting = charts.validation_curve_chart(charts.history_frame([]), "val_f1").to_dict()
+    assert list(_chart_rows(waiting)["note"]) == ["waiting for the first report"]
+    no_f1 = charts.validation_curve_chart(frame.drop(columns="val_f1"), "val_f1").to_dict()
+    assert list(_chart_rows(no_f1)["note"]) == ["not applicable"]
+    panels = charts.loss_curves_chart(losses).to_dict()
+    assert panels["facet"]["sort"] == ["d_mi", "ce"]
+    assert panels["resolve"]["scale"]["y"] == "independent"
+    colors = panels["spec"]["encoding"]["color"]["scale"]
+    assert colors["domain"] == ["D_MI", "C"]  # coloured by the network trained
+    assert set(_chart_rows(panels)["network"]) == {"D_MI", "C"}
+
+
+def _chart_rows(spec: dict) -> pd.DataFrame:
+    """The rows an Altair chart's spec carries (inline in its `datasets`)."""
+    (rows,) = spec["datasets"].values()
+    return pd.DataFrame(rows)
 
 
 def test_study_summary_means_and_spreads_over_seeds():

@@ -1,5 +1,6 @@
 """Background jobs: progress, stop, pause, failures, the GPU queue and isolation between ids."""
 
+import os
 import subprocess
 import sys
 import threading
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from hexagan_core import jobs
 from hexagan_core.experiment import RunOptions, RunResult
 from hexagan_core.jobs import GpuSlots, JobManager
 from hexagan_core.study import StudyOptions, StudyResult
@@ -110,6 +112,22 @@ def test_pause_holds_the_iteration_count_then_resume_finishes(manager):
     assert manager.snapshot(job_id).status in ("running", "finished")
     snap = _wait(manager, job_id, _done)
     assert (snap.status, snap.iteration) == ("finished", 150)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread priority: Linux")
+def test_jobs_run_below_the_dashboards_priority(manager, monkeypatch):
+    seen = {}
+
+    def run_experiment(options, **_):
+        seen["job"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        return None
+
+    monkeypatch.setattr(jobs.experiment, "run_experiment", run_experiment)
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert _wait(manager, manager.start_training(_options(20)), _done).status == "finished"
+    assert seen["job"] == min(mine + jobs.JOB_NICENESS, 19)
+    # Only the job's own thread is lowered: this one (the dashboard's, here) keeps its priority.
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine
 
 
 def test_a_failing_job_reports_one_line():

@@ -193,14 +193,9 @@ def _remove_tag(page, select_label: str, tag: str) -> None:
     page.wait_for_timeout(500)
 
 
-CURVE_POINTS_JS = """() => {
-  const plots = document.querySelectorAll('.js-plotly-plot');
-  for (const plot of plots) {
-    const trace = (plot._fullData || []).find(t => t.name === 'val_rmse');
-    if (trace && trace._length >= 2) return true;
-  }
-  return false;
-}"""
+CURVE_POINTS_JS = """() => Array.from(document.querySelectorAll('[data-testid="stVegaLiteChart"]'))
+  .some(chart => chart.textContent.includes('Validation RMSE')
+                 && chart.querySelectorAll('.mark-symbol path').length >= 2)"""
 
 
 # --- the walk -----------------------------------------------------------------------------------
