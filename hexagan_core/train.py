@@ -9,7 +9,8 @@ them on one line with the config's coefficients.
 
 Speed (tiny networks, so per-call overhead dominates): each iteration draws all its random
 numbers first (`_Trainer.draw`: a few calls per model, from the model's own seeded generator,
-so a run on the CPU is reproducible) and gathers all its rows in one indexing operation; the
+so a run on the CPU is reproducible; on the CPU a large draw is made on another thread during
+the previous iteration) and gathers all its rows in one indexing operation; the
 forward passes of networks that do not change during a loop (E, G_MI and C during the D_MI
 updates; E and, within a round, G_CG during the D_CG updates) run once for the whole loop;
 each network is updated through one flat parameter buffer (`stacked.py`). K models (seeds,
@@ -33,6 +34,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,6 +80,11 @@ class Rows:
     def batch(self, index: int, size: int) -> Rows:
         """The `index`-th batch of `size` rows."""
         return self.select(slice(index * size, (index + 1) * size))
+
+
+PREFETCH_MIN_VALUES = 100_000
+"""Random values per iteration (all models) from which the CPU engine draws the next
+iteration's on another thread during this one."""
 
 
 class Layout:
@@ -230,6 +237,15 @@ class _Trainer:
         self.penalty_by_row = (
             self.closed_form and self.penalised("d_mi") and self.nets["d_mi"].jacobian_by_row_pays()
         )
+        # Draw the next iteration's random numbers on another core while this one trains,
+        # where a draw is large enough to pay for the hand-over (`iteration(draw_next=True)`).
+        values_drawn = self.layout.n_rows * (self.d + 1) + self.layout.n_latent * self.noise_dim
+        self.prefetch_draws = (
+            device.type == "cpu" and self.closed_form and (os.cpu_count() or 1) > 1
+            and self.n_models * values_drawn >= PREFETCH_MIN_VALUES
+        )  # fmt: skip
+        self._drawer: ThreadPoolExecutor | None = None
+        self._next_draws: Future | None = None
         self.base_lrs = {name: o.lr for name, o in self.optimizers.items()}
         self.compiled: dict[str, Callable] = {}  # step method name -> its compiled program
         if config.engine == "compiled":
@@ -789,10 +805,22 @@ class _Trainer:
 
     # --- Algorithm 1 ----------------------------------------------------------------------
 
-    def iteration(self, warm_up: bool = False) -> dict[str, torch.Tensor]:
-        """One outer iteration of Algorithm 1 for the K models; each loss term's (K,) values."""
+    def iteration(self, warm_up: bool = False, draw_next: bool = False) -> dict[str, torch.Tensor]:
+        """One outer iteration of Algorithm 1 for the K models; each loss term's (K,) values.
+
+        With `draw_next` (another iteration follows), the next iteration's draws are made on
+        another thread meanwhile, where that pays (`prefetch_draws`): the generators serve
+        draw() alone, so the numbers are the same either way.
+        """
         c = self.config
-        draws = self.draw()
+        draws = self._next_draws.result() if self._next_draws is not None else self.draw()
+        self._next_draws = None
+        if draw_next and self.prefetch_draws:
+            if self._drawer is None:
+                self._drawer = ThreadPoolExecutor(
+                    1, "hexagan-draws", initializer=torch.set_num_threads, initargs=(1,)
+                )
+            self._next_draws = self._drawer.submit(self.draw)
         record: dict[str, torch.Tensor] = {}
         if warm_up:  # official code: critics minimise only their penalties at first
             record.update(self.missing_data_imputation_critic(draws, 1, penalty_only=True))
@@ -812,6 +840,12 @@ class _Trainer:
         if self.k:  # (3) semi-supervised classification
             record.update(self.program("step_c")(draws))
         return record
+
+    def close(self) -> None:
+        """End the drawing thread, if any (a pending draw is finished, then dropped)."""
+        if self._drawer is not None:
+            self._drawer.shutdown(wait=True)
+            self._drawer, self._next_draws = None, None
 
     def set_learning_rates(self, iteration: int) -> None:
         factor = self.config.lr_decay**iteration
@@ -1044,49 +1078,52 @@ def _train(trainer: _Trainer, validations, callback, stop_event, pause_event, se
     start = time.perf_counter()
     paused = 0.0
 
-    for it in range(1, config.pretrain_iterations + config.iterations + 1):
-        if stop_event is not None and stop_event.is_set():
-            break
-        if pause_event is not None and pause_event.is_set():
-            pause_start = time.perf_counter()
-            while pause_event.is_set() and not (stop_event is not None and stop_event.is_set()):
-                time.sleep(0.05)
-            paused += time.perf_counter() - pause_start
-        warm_up = it <= config.pretrain_iterations
-        trainer.set_learning_rates(max(0, it - config.pretrain_iterations - 1))
-        record = trainer.iteration(warm_up)
-        if warm_up:
-            continue
-        # Accumulate on the device: no host synchronisation between reports.
-        for name, value in record.items():
-            loss_sums[name] = loss_sums.get(name, 0.0) + value.detach()
-        since_report += 1
-        step = it - config.pretrain_iterations
-        if step % config.eval_every and step != config.iterations:
-            continue
-        trainer.sync_members()
-        seconds = time.perf_counter() - start - paused
-        means = {name: (total / since_report).tolist() for name, total in loss_sums.items()}
-        for k, model in enumerate(models):
-            report: dict[str, Any] = {
-                "iteration": step,
-                "seconds": seconds,
-                "losses": {name: values[k] for name, values in means.items()},
-            }
-            if n_models > 1:
-                report["member"] = k
-            report.update(_evaluate(model, validations[k], model.config.seed))
-            model.history.append(report)
-            if select_best and select_best in report:
-                score = report[select_best] * (1 if select_best == "val_rmse" else -1)
-                if score < best_scores[k]:
-                    best_scores[k] = score
-                    best_states[k] = copy.deepcopy(model.networks.state_dict())
-                    report["best"] = True
-            if callback is not None:
-                callback(report)
-        loss_sums, since_report = {}, 0
-
+    last = config.pretrain_iterations + config.iterations
+    try:
+        for it in range(1, last + 1):
+            if stop_event is not None and stop_event.is_set():
+                break
+            if pause_event is not None and pause_event.is_set():
+                pause_start = time.perf_counter()
+                while pause_event.is_set() and not (stop_event is not None and stop_event.is_set()):
+                    time.sleep(0.05)
+                paused += time.perf_counter() - pause_start
+            warm_up = it <= config.pretrain_iterations
+            trainer.set_learning_rates(max(0, it - config.pretrain_iterations - 1))
+            record = trainer.iteration(warm_up, draw_next=it < last)
+            if warm_up:
+                continue
+            # Accumulate on the device: no host synchronisation between reports.
+            for name, value in record.items():
+                loss_sums[name] = loss_sums.get(name, 0.0) + value.detach()
+            since_report += 1
+            step = it - config.pretrain_iterations
+            if step % config.eval_every and step != config.iterations:
+                continue
+            trainer.sync_members()
+            seconds = time.perf_counter() - start - paused
+            means = {name: (total / since_report).tolist() for name, total in loss_sums.items()}
+            for k, model in enumerate(models):
+                report: dict[str, Any] = {
+                    "iteration": step,
+                    "seconds": seconds,
+                    "losses": {name: values[k] for name, values in means.items()},
+                }
+                if n_models > 1:
+                    report["member"] = k
+                report.update(_evaluate(model, validations[k], model.config.seed))
+                model.history.append(report)
+                if select_best and select_best in report:
+                    score = report[select_best] * (1 if select_best == "val_rmse" else -1)
+                    if score < best_scores[k]:
+                        best_scores[k] = score
+                        best_states[k] = copy.deepcopy(model.networks.state_dict())
+                        report["best"] = True
+                if callback is not None:
+                    callback(report)
+            loss_sums, since_report = {}, 0
+    finally:
+        trainer.close()  # the drawing thread, if any
     trainer.sync_members()
     if trainer.device.type == "cpu":
         release_freed_heap()

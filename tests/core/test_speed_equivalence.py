@@ -9,6 +9,8 @@ the end). The closed forms of the engine (Jacobian, penalties, D_CG's gradient) 
 checked against autograd on random critics, and K models trained together against K fits.
 """
 
+import threading
+
 import numpy as np
 import pytest
 import torch
@@ -487,6 +489,44 @@ def test_skipping_unreported_loss_values_changes_nothing(penalty):
             assert torch.equal(lean_record[name], value), name
     for name, network in full.nets.items():
         assert torch.equal(lean.nets[name].flat, network.flat), name
+
+
+def test_drawing_ahead_on_another_thread_changes_nothing():
+    """The next iteration's draws made on another thread during this one (large draws on the
+    CPU) are the numbers drawing them in turn would give: same losses, same weights."""
+    x, y = _breast()
+    config = preset("paper", batch_size=32)
+    configs = [config.replace(seed=s) for s in (0, 1)]
+    ahead, in_turn = (_Trainer(configs, [x] * 2, [y] * 2, torch.device("cpu")) for _ in range(2))
+    assert ahead.prefetch_draws  # 2 models x about 100k values per iteration
+    for it in range(4):
+        ahead_record = ahead.iteration(draw_next=it < 3)
+        assert (ahead._next_draws is not None) == (it < 3)
+        in_turn_record = in_turn.iteration()
+        for name, value in in_turn_record.items():
+            assert torch.equal(ahead_record[name], value), name
+    for name, network in in_turn.nets.items():
+        assert torch.equal(ahead.nets[name].flat, network.flat), name
+    ahead.close()
+    assert ahead._drawer is None
+
+
+def test_fit_draws_ahead_and_ends_its_drawing_thread(monkeypatch):
+    monkeypatch.setattr("hexagan_core.train.PREFETCH_MIN_VALUES", 1)
+    x, y = _toy()
+    config = preset("default", iterations=6, batch_size=16, eval_every=3)
+    drawn_on = []
+    original = _Trainer.draw
+
+    def draw(self):
+        drawn_on.append(threading.current_thread().name)
+        return original(self)
+
+    monkeypatch.setattr(_Trainer, "draw", draw)
+    fit(config, x, y, device="cpu")
+    assert len(drawn_on) == 6 and drawn_on[0] == threading.current_thread().name
+    assert all(name.startswith("hexagan-draws") for name in drawn_on[1:])
+    assert not [t for t in threading.enumerate() if t.name.startswith("hexagan-draws")]
 
 
 # --- engine='compiled': the same updates as torch.compile'd programs -----------------------------
