@@ -527,6 +527,11 @@ def test_fit_draws_ahead_and_ends_its_drawing_thread(monkeypatch):
     assert len(drawn_on) == 6 and drawn_on[0] == threading.current_thread().name
     assert all(name.startswith("hexagan-draws") for name in drawn_on[1:])
     assert not [t for t in threading.enumerate() if t.name.startswith("hexagan-draws")]
+    # Stopped at the first report (a draw for iteration 4 is pending): the thread ends too.
+    stop = threading.Event()
+    model = fit(config, x, y, device="cpu", stop_event=stop, callback=lambda _: stop.set())
+    assert [r["iteration"] for r in model.history] == [3]
+    assert not [t for t in threading.enumerate() if t.name.startswith("hexagan-draws")]
 
 
 # --- engine='compiled': the same updates as torch.compile'd programs -----------------------------
