@@ -239,7 +239,7 @@ class _Trainer:
         )
         # Draw the next iteration's random numbers on another core while this one trains,
         # where a draw is large enough to pay for the hand-over (`iteration(draw_next=True)`).
-        values_drawn = self.layout.n_rows * (self.d + 1) + self.layout.n_latent * self.noise_dim
+        values_drawn = self.layout.n_rows + sum(self._uniform_sizes())  # row picks, uniforms
         self.prefetch_draws = (
             device.type == "cpu" and self.closed_form and (os.cpu_count() or 1) > 1
             and self.n_models * values_drawn >= PREFETCH_MIN_VALUES
@@ -309,8 +309,7 @@ class _Trainer:
         picks, directions = [], []
         n_projections, n_critic_rows = c.penalty_projections, layout.rows["d_mi"][1]
         # E's fill noise, the denoising draws and G_CG's latent noise, in one call per model
-        n_fill, n_latent = layout.n_rows * d, layout.n_latent * self.noise_dim
-        n_keep = layout.batch_rows * d if c.recon_drop_rate > 0 else 0
+        n_fill, n_keep, n_latent = self._uniform_sizes()
         uniform = torch.empty((self.n_models, n_fill + n_keep + n_latent), device=self.device,
                               dtype=self.dtype)  # fmt: skip
         for k, generator in enumerate(self.generators):
@@ -340,6 +339,13 @@ class _Trainer:
         latent = latent.view(self.n_models, layout.n_latent, self.noise_dim)
         return Draws(drawn, keep_mask, latent, layout,
                      torch.stack(directions) if directions else None)  # fmt: skip
+
+    def _uniform_sizes(self) -> tuple[int, int, int]:
+        """Uniform values per model and iteration: E's fill noise, the denoising draws (0
+        without denoising) and G_CG's latent noise."""
+        layout, d = self.layout, self.d
+        n_keep = layout.batch_rows * d if self.config.recon_drop_rate > 0 else 0
+        return layout.n_rows * d, n_keep, layout.n_latent * self.noise_dim
 
     def _pick(self, pool: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
         """n rows of `pool`, drawn with replacement."""
@@ -813,14 +819,7 @@ class _Trainer:
         draw() alone, so the numbers are the same either way.
         """
         c = self.config
-        draws = self._next_draws.result() if self._next_draws is not None else self.draw()
-        self._next_draws = None
-        if draw_next and self.prefetch_draws:
-            if self._drawer is None:
-                self._drawer = ThreadPoolExecutor(
-                    1, "hexagan-draws", initializer=torch.set_num_threads, initargs=(1,)
-                )
-            self._next_draws = self._drawer.submit(self.draw)
+        draws = self._this_iterations_draws(draw_next)
         record: dict[str, torch.Tensor] = {}
         if warm_up:  # official code: critics minimise only their penalties at first
             record.update(self.missing_data_imputation_critic(draws, 1, penalty_only=True))
@@ -840,6 +839,19 @@ class _Trainer:
         if self.k:  # (3) semi-supervised classification
             record.update(self.program("step_c")(draws))
         return record
+
+    def _this_iterations_draws(self, draw_next: bool) -> Draws:
+        """The draws made ahead for this iteration, else drawn now; with `draw_next`, start
+        drawing the next iteration's on the drawing thread where that pays."""
+        draws = self._next_draws.result() if self._next_draws is not None else self.draw()
+        self._next_draws = None
+        if draw_next and self.prefetch_draws:
+            if self._drawer is None:
+                self._drawer = ThreadPoolExecutor(
+                    1, "hexagan-draws", initializer=torch.set_num_threads, initargs=(1,)
+                )
+            self._next_draws = self._drawer.submit(self.draw)
+        return draws
 
     def close(self) -> None:
         """End the drawing thread, if any (a pending draw is finished, then dropped)."""
@@ -984,7 +996,10 @@ def fit_ensemble(
     torch_device = resolve_device(device)
     with _cpu_threads(torch_device, configs[0]):
         trainer = _Trainer(configs, [x for x, _ in checked], [y for _, y in checked], torch_device)
-        return _train(trainer, validations, callback, stop_event, pause_event, select_best)
+        try:
+            return _train(trainer, validations, callback, stop_event, pause_event, select_best)
+        finally:
+            trainer.close()  # the drawing thread, if any
 
 
 _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3  # glibc's mallopt parameters
@@ -1079,51 +1094,49 @@ def _train(trainer: _Trainer, validations, callback, stop_event, pause_event, se
     paused = 0.0
 
     last = config.pretrain_iterations + config.iterations
-    try:
-        for it in range(1, last + 1):
-            if stop_event is not None and stop_event.is_set():
-                break
-            if pause_event is not None and pause_event.is_set():
-                pause_start = time.perf_counter()
-                while pause_event.is_set() and not (stop_event is not None and stop_event.is_set()):
-                    time.sleep(0.05)
-                paused += time.perf_counter() - pause_start
-            warm_up = it <= config.pretrain_iterations
-            trainer.set_learning_rates(max(0, it - config.pretrain_iterations - 1))
-            record = trainer.iteration(warm_up, draw_next=it < last)
-            if warm_up:
-                continue
-            # Accumulate on the device: no host synchronisation between reports.
-            for name, value in record.items():
-                loss_sums[name] = loss_sums.get(name, 0.0) + value.detach()
-            since_report += 1
-            step = it - config.pretrain_iterations
-            if step % config.eval_every and step != config.iterations:
-                continue
-            trainer.sync_members()
-            seconds = time.perf_counter() - start - paused
-            means = {name: (total / since_report).tolist() for name, total in loss_sums.items()}
-            for k, model in enumerate(models):
-                report: dict[str, Any] = {
-                    "iteration": step,
-                    "seconds": seconds,
-                    "losses": {name: values[k] for name, values in means.items()},
-                }
-                if n_models > 1:
-                    report["member"] = k
-                report.update(_evaluate(model, validations[k], model.config.seed))
-                model.history.append(report)
-                if select_best and select_best in report:
-                    score = report[select_best] * (1 if select_best == "val_rmse" else -1)
-                    if score < best_scores[k]:
-                        best_scores[k] = score
-                        best_states[k] = copy.deepcopy(model.networks.state_dict())
-                        report["best"] = True
-                if callback is not None:
-                    callback(report)
-            loss_sums, since_report = {}, 0
-    finally:
-        trainer.close()  # the drawing thread, if any
+    for it in range(1, last + 1):
+        if stop_event is not None and stop_event.is_set():
+            break
+        if pause_event is not None and pause_event.is_set():
+            pause_start = time.perf_counter()
+            while pause_event.is_set() and not (stop_event is not None and stop_event.is_set()):
+                time.sleep(0.05)
+            paused += time.perf_counter() - pause_start
+        warm_up = it <= config.pretrain_iterations
+        trainer.set_learning_rates(max(0, it - config.pretrain_iterations - 1))
+        record = trainer.iteration(warm_up, draw_next=it < last)
+        if warm_up:
+            continue
+        # Accumulate on the device: no host synchronisation between reports.
+        for name, value in record.items():
+            loss_sums[name] = loss_sums.get(name, 0.0) + value.detach()
+        since_report += 1
+        step = it - config.pretrain_iterations
+        if step % config.eval_every and step != config.iterations:
+            continue
+        trainer.sync_members()
+        seconds = time.perf_counter() - start - paused
+        means = {name: (total / since_report).tolist() for name, total in loss_sums.items()}
+        for k, model in enumerate(models):
+            report: dict[str, Any] = {
+                "iteration": step,
+                "seconds": seconds,
+                "losses": {name: values[k] for name, values in means.items()},
+            }
+            if n_models > 1:
+                report["member"] = k
+            report.update(_evaluate(model, validations[k], model.config.seed))
+            model.history.append(report)
+            if select_best and select_best in report:
+                score = report[select_best] * (1 if select_best == "val_rmse" else -1)
+                if score < best_scores[k]:
+                    best_scores[k] = score
+                    best_states[k] = copy.deepcopy(model.networks.state_dict())
+                    report["best"] = True
+            if callback is not None:
+                callback(report)
+        loss_sums, since_report = {}, 0
+
     trainer.sync_members()
     if trainer.device.type == "cpu":
         release_freed_heap()
