@@ -31,7 +31,6 @@ import math
 import os
 import shutil
 import sys
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -43,6 +42,7 @@ import torch
 
 from hexagan_core import losses, metrics
 from hexagan_core.config import HexaGANConfig
+from hexagan_core.control import RunControl
 from hexagan_core.model import HexaGANModel, resolve_device
 from hexagan_core.networks import HexaGANNetworks, build_networks
 from hexagan_core.stacked import FlatOptimizer, StackedMLP, stack_network
@@ -930,8 +930,7 @@ def fit(
     *,
     validation: Validation | None = None,
     callback: Callback | None = None,
-    stop_event: threading.Event | None = None,
-    pause_event: threading.Event | None = None,
+    control: RunControl | None = None,
     device: str = "auto",
     select_best: str | None = None,
 ) -> HexaGANModel:
@@ -939,13 +938,13 @@ def fit(
 
     Every `config.eval_every` iterations (and at the end) `callback` receives a dict with
     `iteration`, `seconds`, `losses` (each component's mean loss since the last report) and the
-    validation scores (`val_rmse`, `val_f1`, ...). Setting `stop_event` ends training within one
-    iteration; while `pause_event` is set, training waits. `select_best` ('val_rmse' or
+    validation scores (`val_rmse`, `val_f1`, ...). `control.stop()` ends training within one
+    iteration; while `control` is paused, training waits. `select_best` ('val_rmse' or
     'val_f1') keeps the networks of the best validation report instead of the last ones.
     """
     (model,) = fit_ensemble(
-        [config], [x], [y], validations=[validation], callback=callback, stop_event=stop_event,
-        pause_event=pause_event, device=device, select_best=select_best,
+        [config], [x], [y], validations=[validation], callback=callback, control=control,
+        device=device, select_best=select_best,
     )  # fmt: skip
     return model
 
@@ -965,8 +964,7 @@ def fit_ensemble(
     *,
     validations: list[Validation | None] | None = None,
     callback: Callback | None = None,
-    stop_event: threading.Event | None = None,
-    pause_event: threading.Event | None = None,
+    control: RunControl | None = None,
     device: str = "auto",
     select_best: str | None = None,
 ) -> list[HexaGANModel]:
@@ -997,7 +995,7 @@ def fit_ensemble(
     with _cpu_threads(torch_device, configs[0]):
         trainer = _Trainer(configs, [x for x, _ in checked], [y for _, y in checked], torch_device)
         try:
-            return _train(trainer, validations, callback, stop_event, pause_event, select_best)
+            return _train(trainer, validations, callback, control or RunControl(), select_best)
         finally:
             trainer.close()  # the drawing thread, if any
 
@@ -1080,7 +1078,7 @@ def _cpu_threads(device: torch.device, config: HexaGANConfig):
         torch.set_num_threads(previous)
 
 
-def _train(trainer: _Trainer, validations, callback, stop_event, pause_event, select_best):
+def _train(trainer: _Trainer, validations, callback, control: RunControl, select_best):
     config, n_models = trainer.config, trainer.n_models
     models = [
         HexaGANModel(c, m, trainer.device)
@@ -1090,18 +1088,13 @@ def _train(trainer: _Trainer, validations, callback, stop_event, pause_event, se
     best_states: list[dict | None] = [None] * n_models
     loss_sums: dict[str, torch.Tensor] = {}
     since_report = 0
-    start = time.perf_counter()
-    paused = 0.0
+    start, paused_before = time.perf_counter(), control.paused_seconds
 
     last = config.pretrain_iterations + config.iterations
     for it in range(1, last + 1):
-        if stop_event is not None and stop_event.is_set():
+        control.wait_while_paused()
+        if control.stopped:
             break
-        if pause_event is not None and pause_event.is_set():
-            pause_start = time.perf_counter()
-            while pause_event.is_set() and not (stop_event is not None and stop_event.is_set()):
-                time.sleep(0.05)
-            paused += time.perf_counter() - pause_start
         warm_up = it <= config.pretrain_iterations
         trainer.set_learning_rates(max(0, it - config.pretrain_iterations - 1))
         record = trainer.iteration(warm_up, draw_next=it < last)
@@ -1115,7 +1108,7 @@ def _train(trainer: _Trainer, validations, callback, stop_event, pause_event, se
         if step % config.eval_every and step != config.iterations:
             continue
         trainer.sync_members()
-        seconds = time.perf_counter() - start - paused
+        seconds = time.perf_counter() - start - (control.paused_seconds - paused_before)
         means = {name: (total / since_report).tolist() for name, total in loss_sums.items()}
         for k, model in enumerate(models):
             report: dict[str, Any] = {
