@@ -143,6 +143,7 @@ def plan_key(cell: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def run_one(cell: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
     """HexaGAN with one setting changed, selected on the validation score of the row's metric."""
+    from hexagan_core.config import preset
     from hexagan_core.experiment import RunOptions, run_experiment
 
     metric, change = parse_cell(cell)
@@ -155,7 +156,7 @@ def run_one(cell: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
         device=args.device,
         max_rows=args.max_rows,
         iterations=args.iterations,
-        config_overrides=change,
+        config=preset("default", **change),
         select_on=f"val_{metric}",
     )
     common.seed_everything(seed)
@@ -199,8 +200,9 @@ def markdown(header: dict[str, Any], summary: dict[str, Any]) -> str:
         "networks selected on validation RMSE; F1 rows: on validation F1 (minority class); "
         "never on the test split. Cells: our test score, mean ± sample SD over seeds, then "
         "the supplement's number in brackets; bold: our best mean in the row. The supplement's "
-        "alpha2 and alpha3 rows hold identical numbers (a copy error in the source, NOTES.md "
-        "section 7). Our preset differs from the paper's training (n_critic 1, n_CG 1, "
+        "alpha2 and alpha3 rows hold identical numbers (a copy error in the source, "
+        "docs/hexagan.md section 9). Our preset differs from the paper's training "
+        "(n_critic 1, n_CG 1, "
         "learning rates 1e-3, denoising L_recon, small fill noise), so only the trends, not "
         "the values, are comparable. RMSE: global (GAIN's form, as in Table 1); the official "
         "code averages a per-row RMSE instead, given in the second table.",

@@ -272,7 +272,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "architecture": "paper",
         "noise_scale": 1.0,
     },
-    # The official TF code's deviations (NOTES.md section 3): one critic step after the
+    # The official TF code's deviations (docs/hexagan.md section 7): one critic step after the
     # generators, two-layer d/2 networks, decayed learning rates, GP-only warm-up, rounded labels.
     "official": {
         "iterations": 3000,

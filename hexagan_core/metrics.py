@@ -1,7 +1,7 @@
 """Imputation and classification scores as pure functions of (truth, estimate, mask).
 
 Imputation scores compare `x_true` and `x_imputed` on the entries where `mask` is True (the
-artificially removed ones). RMSE comes in the two forms of NOTES.md section 5: the global one of
+artificially removed ones). RMSE comes in two forms (docs/hexagan.md section 7.3): the global one of
 GAIN and the per-row one of the official HexaGAN code. Classification scores skip rows whose
 label is -1 (missing) and use scikit-learn wherever it has the metric.
 """
