@@ -1,16 +1,17 @@
-"""Speed of one Algorithm-1 iteration: the engine against the plain eager reference, and the time
-HexaGAN takes to reach kNN's imputation quality.
+"""Speed of one Algorithm-1 iteration: the fast backend (`hexagan_core.engine`) against the readable
+autograd algorithm (`hexagan_core.algorithm`), and the time HexaGAN takes to reach kNN's
+imputation quality.
 
     python benchmarks/speed.py [--device auto|cpu|cuda] [--quick] [--breakdown] [--json PATH]
         [--projections 4] [--models 8] [--compiled | --no-compiled] [--warm-compile-cache]
 
 1. ms per iteration, preset 'paper' (5 D_MI, E, G_MI, 10 x (5 D_CG + G_CG), C: 68 updates), of
-   `benchmarks/reference.py`, of the engine (`_Trainer.iteration`, as `fit` calls it: a large
-   draw of random numbers is made for the next iteration on another thread, so the CPU-time
-   column leaves it out), and of the engine with the
+   the algorithm (`Algorithm.iteration`, autograd), of the engine (the closed-form backend,
+   as `fit` runs it: a large draw of random numbers is made for the next iteration on another
+   thread, so the CPU-time column leaves it out), and of the engine with the
    random-projection estimate of L_GP^MI (`--projections`, default 4), on breast (d = 30) and on
-   madelon (d = 500; offline it is the synthetic set of Madelon's recipe). Both run on twin
-   trainers from the same seed, alternately, after warm-up iterations; the table gives the
+   madelon (d = 500; offline it is the synthetic set of Madelon's recipe). All run on twins
+   built from the same seed, alternately, after warm-up iterations; the table gives the
    median over the repeats of the wall time, and of this thread's CPU time (less disturbed when
    other processes share the cores). Peak memory, in one more iteration of each after the timed
    ones: on CUDA `torch.cuda.max_memory_allocated`
@@ -57,28 +58,24 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.reference import EagerReference  # noqa: E402
 from hexagan_core import baselines, metrics  # noqa: E402
+from hexagan_core.algorithm import Algorithm  # noqa: E402
 from hexagan_core.config import preset  # noqa: E402
+from hexagan_core.control import RunControl  # noqa: E402
 from hexagan_core.data import load_builtin  # noqa: E402
+from hexagan_core.engine import build_algorithm  # noqa: E402
+from hexagan_core.engine.runtime import release_freed_heap  # noqa: E402
 from hexagan_core.model import resolve_device  # noqa: E402
 from hexagan_core.protocol import prepare  # noqa: E402
-from hexagan_core.train import Validation, _Trainer, fit, release_freed_heap  # noqa: E402
+from hexagan_core.train import Validation, fit  # noqa: E402
 
 MIB = 2**20
-ENGINE_STEPS = {
-    "missing_data_imputation_critic": "D_MI",
-    "step_e_g_mi": "E + G_MI",
-    "step_d_cg": "D_CG",
-    "step_g_cg": "G_CG",
-    "step_c": "C",
-}
-REFERENCE_STEPS = {
-    "step_d_mi": "D_MI",
-    "step_e_and_g_mi": "E + G_MI",
-    "step_d_cg": "D_CG",
-    "step_g_cg": "G_CG",
-    "step_c": "C",
+STEPS = {
+    "d_mi_updates": "D_MI",
+    "e_g_mi_step": "E + G_MI",
+    "d_cg_step": "D_CG",
+    "g_cg_step": "G_CG",
+    "c_step": "C",
 }
 
 
@@ -197,6 +194,11 @@ def load_datasets(plan: Plan) -> dict[str, tuple[np.ndarray, np.ndarray, list[st
 # --- 1. ms per iteration ------------------------------------------------------------------------
 
 
+def _iteration(algorithm: Algorithm) -> None:
+    """One iteration as `fit` runs it (another follows: draws are made ahead where that pays)."""
+    algorithm.iteration(algorithm.draw(ahead=True))
+
+
 def _timed_steps(obj: Any, steps: dict[str, str], totals: dict[str, float], device) -> None:
     """Wrap the instance's step methods so that each adds its wall time (ms) to `totals`."""
 
@@ -219,7 +221,7 @@ def time_iterations(
     x: np.ndarray, y: np.ndarray, device: torch.device, warmup: int, repeats: int, breakdown: bool,
     projections: int, compiled: bool,
 ) -> dict[str, Any]:  # fmt: skip
-    """Median ms per iteration of the reference, the engine (exact penalty), the engine with
+    """Median ms per iteration of the algorithm, the engine (exact penalty), the engine with
     `projections` random projections for L_GP^MI and, if `compiled`, both with engine='compiled'
     (whose first iteration, the compilation, is timed apart), in turn, plus peak memory."""
     config = preset("paper")
@@ -227,11 +229,11 @@ def time_iterations(
     if compiled:
         variants["compiled"] = config.replace(engine="compiled")
         variants["compiled_projected"] = variants["projected"].replace(engine="compiled")
-    trainers = {name: _Trainer([cfg], [x], [y], device) for name, cfg in variants.items()}
-    reference = EagerReference(_Trainer([config], [x], [y], device))
-    runs = {"reference": reference.iteration}
+    trainers = {name: build_algorithm([cfg], [x], [y], device) for name, cfg in variants.items()}
+    algorithm = Algorithm([config], [x], [y], device)
     # as `fit` runs them: each draws the next iteration's numbers ahead where that pays
-    runs.update({name: functools.partial(t.iteration, False, True) for name, t in trainers.items()})
+    runs = {name: functools.partial(_iteration, t) for name, t in
+            {"algorithm": algorithm, **trainers}.items()}  # fmt: skip
     first_iteration_s = {}
     for name in [n for n in runs if n.startswith("compiled")]:
         start = time.perf_counter()
@@ -265,7 +267,7 @@ def time_iterations(
     out: dict[str, Any] = {
         "d": int(x.shape[1]),
         "rows": int(x.shape[0]),
-        "batch_rows": engine.n_batch_labelled + engine.n_batch_unlabelled,
+        "batch_rows": engine.batch_rows,
         "updates_per_iteration": config.n_critic + 2 + config.n_cg * (config.n_critic + 1) + 1,
         "warmup": warmup,
         "repeats": repeats,
@@ -280,19 +282,16 @@ def time_iterations(
         out[f"{name}_cpu_ms"] = statistics.median(s["cpu"])
         out[f"{name}_peak_mib"] = peaks[name]
         out[f"{name}_ms_all"] = [round(v, 2) for v in s["wall"]]
-    out["ratio"] = out["reference_ms"] / out["engine_ms"]
-    out["ratio_cpu"] = out["reference_cpu_ms"] / out["engine_cpu_ms"]
+    out["ratio"] = out["algorithm_ms"] / out["engine_ms"]
+    out["ratio_cpu"] = out["algorithm_cpu_ms"] / out["engine_cpu_ms"]
     for name in variants:
         if name != "engine":
-            out[f"ratio_{name}"] = out["reference_ms"] / out[f"{name}_ms"]
+            out[f"ratio_{name}"] = out["algorithm_ms"] / out[f"{name}_ms"]
     if breakdown:  # one more iteration each, with the clock read around every step
         out["breakdown_ms"] = {}
-        for name, obj, steps in (
-            ("reference", reference, REFERENCE_STEPS),
-            ("engine", engine, ENGINE_STEPS),
-        ):
+        for name, obj in (("algorithm", algorithm), ("engine", engine)):
             totals: dict[str, float] = defaultdict(float)
-            _timed_steps(obj, steps, totals, device)
+            _timed_steps(obj, STEPS, totals, device)
             runs[name]()
             out["breakdown_ms"][name] = {label: round(ms, 2) for label, ms in totals.items()}
     return out
@@ -311,13 +310,13 @@ def time_ensemble(
         settings["paper_compiled"] = preset("paper", engine="compiled")
     for label, config in settings.items():
         trainers = {
-            "one": _Trainer([config], [x], [y], device),
-            "together": _Trainer([config.replace(seed=s) for s in range(n_models)],
-                                 [x] * n_models, [y] * n_models, device),  # fmt: skip
+            "one": build_algorithm([config], [x], [y], device),
+            "together": build_algorithm([config.replace(seed=s) for s in range(n_models)],
+                                        [x] * n_models, [y] * n_models, device),  # fmt: skip
         }
         if config.engine == "compiled":
             for trainer in trainers.values():
-                trainer.iteration()
+                _iteration(trainer)
         samples: dict[str, list[float]] = {name: [] for name in trainers}
         iterations = 10 if config.n_cg == 1 else 1  # similar wall time per sample
         for r in range(repeats + 1):
@@ -326,7 +325,7 @@ def time_ensemble(
                 synchronize(device)
                 start = time.perf_counter()
                 for _ in range(iterations):
-                    trainers[name].iteration(warm_up=False, draw_next=True)
+                    _iteration(trainers[name])
                 synchronize(device)
                 if r:  # the first round warms up
                     samples[name].append((time.perf_counter() - start) * 1000 / iterations)
@@ -351,8 +350,8 @@ def time_to_quality(
     ]
     # Enough iterations that only the time cap or reaching the target ends the run.
     config = preset("default", iterations=1_000_000, eval_every=eval_every, engine=engine)
-    stop = threading.Event()
-    timer = threading.Timer(cap_s, stop.set)  # also stops a run whose reports come too late
+    control = RunControl()
+    timer = threading.Timer(cap_s, control.stop)  # also stops a run whose reports come too late
     result: dict[str, Any] = {"reached": False, "seconds": None, "iteration": None}
     best = {"val_rmse": float("inf"), "iterations_run": 0, "training_s": 0.0}
 
@@ -363,7 +362,7 @@ def time_to_quality(
         if rmse <= knn_rmse and not result["reached"]:
             result.update(reached=True, seconds=report["seconds"], iteration=report["iteration"])
         if result["reached"] or report["seconds"] >= cap_s:
-            stop.set()
+            control.stop()
 
     start = time.perf_counter()
     timer.start()
@@ -374,7 +373,7 @@ def time_to_quality(
             train.y_input,
             validation=Validation(val.x_input, val.x_true, val.removed, val.y_true),
             callback=on_report,
-            stop_event=stop,
+            control=control,
             device=str(device),
         )
     finally:
@@ -409,21 +408,21 @@ def print_report(results: dict[str, Any]) -> None:
     )
     print(f"peak memory: {results['memory_measure']}")
     header = (
-        f"{'dataset':<9}{'d':>5}{'rep':>5}{'reference ms':>19}{'engine ms':>19}"
-        f"{'ref/engine':>15}{'peak MiB ref/eng':>19}{'projected ms':>15}{'ref/proj':>10}"
+        f"{'dataset':<9}{'d':>5}{'rep':>5}{'algorithm ms':>19}{'engine ms':>19}"
+        f"{'alg/engine':>15}{'peak MiB alg/eng':>19}{'projected ms':>15}{'alg/proj':>10}"
     )
     compiled = any("compiled" in r["variants"] for r in results["iteration"].values())
     if compiled:
-        header += f"{'compiled ms':>13}{'ref/comp':>10}{'comp+proj ms':>14}{'ref/c+p':>9}"
+        header += f"{'compiled ms':>13}{'alg/comp':>10}{'comp+proj ms':>14}{'alg/c+p':>9}"
     print(header)
     print("-" * len(header))
     for name, r in results["iteration"].items():
         line = (
             f"{name:<9}{r['d']:>5}{r['repeats']:>5}"
-            f"{r['reference_ms']:>10.1f} [{r['reference_cpu_ms']:>6.0f}]"
+            f"{r['algorithm_ms']:>10.1f} [{r['algorithm_cpu_ms']:>6.0f}]"
             f"{r['engine_ms']:>10.1f} [{r['engine_cpu_ms']:>6.0f}]"
             f"{r['ratio']:>7.2f}x [{r['ratio_cpu']:.2f}x]"
-            f"{r['reference_peak_mib']:>10.1f} / {r['engine_peak_mib']:<6.1f}"
+            f"{r['algorithm_peak_mib']:>10.1f} / {r['engine_peak_mib']:<6.1f}"
             f"{r['projected_ms']:>13.1f}{r['ratio_projected']:>9.2f}x"
         )
         if "compiled" in r["variants"]:

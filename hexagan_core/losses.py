@@ -5,11 +5,16 @@ as m in the paper. Critic scores are raw (no sigmoid) for the Wasserstein losses
 reduces over the last two dimensions (rows, columns) only: a (B, n) batch gives a scalar, and
 a stack of K models' batches, (K, B, n), gives the K models' losses, (K,).
 
+Where the fast backend (`hexagan_core.engine`) needs a loss's gradient with respect to its
+inputs, that gradient is written right below the loss as `<loss>_grad`: the gradient of the sum
+of the K models' losses, i.e. each model's own gradient (tests check each against autograd).
+
 The element-wise losses average each feature over its own observed (or imputed) entries and then
-average the features, as the official code does (NOTES.md 2.2.1): this estimates the conditional
-expectations E[D_i | m_i = 1] and E[D_i | m_i = 0] of Theorem 1 without weighting features by how
-often they are missing. A feature whose observed or imputed side is empty in a batch is left out:
-its difference has no counterpart and would only push the critic's bias without bound.
+average the features, as the authors' official code does (docs/hexagan.md): this estimates the
+conditional expectations E[D_i | m_i = 1] and E[D_i | m_i = 0] of Theorem 1 without weighting
+features by how often they are missing. A feature whose observed or imputed side is empty in a
+batch is left out: its difference has no counterpart and would only push the critic's bias
+without bound.
 """
 
 from __future__ import annotations
@@ -58,6 +63,16 @@ def d_mi_loss(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return ((mean_imputed - mean_observed) * both).sum(-1) / both.sum(-1).clamp_min(1.0)
 
 
+def d_mi_loss_grad(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """d L_DMI / d scores: per feature, +1/n_imputed on imputed entries and -1/n_observed on
+    observed ones, over the features that have both."""
+    mask = mask.to(scores.dtype)
+    n_observed, n_imputed = mask.sum(dim=-2, keepdim=True), (1 - mask).sum(dim=-2, keepdim=True)
+    both = ((n_observed > 0) & (n_imputed > 0)).to(scores.dtype)
+    per_feature = both / both.sum(dim=-1, keepdim=True).clamp_min(1.0)
+    return per_feature * ((1 - mask) / (n_imputed + _EPS) - mask / (n_observed + _EPS))
+
+
 def g_mi_loss(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """L_GMI = -E[(1-m)^T D(x_hat)]: the imputer wants its entries rated as observed.
 
@@ -68,6 +83,15 @@ def g_mi_loss(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     mean_imputed, n_imputed = _column_means(scores, 1.0 - mask)
     has_imputed = (n_imputed > 0).to(scores.dtype)
     return -(mean_imputed * has_imputed).sum(-1) / has_imputed.sum(-1).clamp_min(1.0)
+
+
+def g_mi_loss_grad(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """d L_GMI / d scores: -1/n_imputed on the imputed entries of every feature that has any."""
+    mask = mask.to(scores.dtype)
+    n_imputed = (1 - mask).sum(dim=-2, keepdim=True)
+    has_imputed = (n_imputed > 0).to(scores.dtype)
+    n_features = has_imputed.sum(-1, keepdim=True).clamp_min(1.0)
+    return (mask - 1) * has_imputed / (n_features * (n_imputed + _EPS))
 
 
 def label_critic_loss(label_scores: torch.Tensor, labelled: torch.Tensor) -> torch.Tensor:
@@ -82,9 +106,22 @@ def label_critic_loss(label_scores: torch.Tensor, labelled: torch.Tensor) -> tor
     return mean_unlabelled - mean_labelled
 
 
+def label_critic_loss_grad(label_scores: torch.Tensor, labelled: torch.Tensor) -> torch.Tensor:
+    """d L^{d+1}_DMI / d label_scores: +1/n_u on unlabelled rows, -1/n_l on labelled ones."""
+    labelled = labelled.to(label_scores.dtype)
+    n_labelled = labelled.sum(-1, keepdim=True).clamp_min(_EPS)
+    n_unlabelled = (1 - labelled).sum(-1, keepdim=True).clamp_min(_EPS)
+    return ((1 - labelled) / n_unlabelled - labelled / n_labelled).expand_as(label_scores)
+
+
 def label_adversarial_loss(label_scores_unlabelled: torch.Tensor) -> torch.Tensor:
     """L_C = -E_u[D(x_u, C(x_u))_{d+1}]: C wants its predicted labels rated as real ones."""
     return -label_scores_unlabelled.mean(-1)
+
+
+def label_adversarial_loss_grad(label_scores_unlabelled: torch.Tensor) -> torch.Tensor:
+    """d L_C / d label_scores: -1/n_u on every unlabelled row."""
+    return torch.full_like(label_scores_unlabelled, -1.0 / label_scores_unlabelled.shape[-1])
 
 
 def recon_loss(x: torch.Tensor, x_bar: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -96,6 +133,12 @@ def recon_loss(x: torch.Tensor, x_bar: torch.Tensor, mask: torch.Tensor) -> torc
     return (mask * (x - x_bar) ** 2).sum((-2, -1)) / mask.sum((-2, -1)).clamp_min(1.0)
 
 
+def recon_loss_grad(x: torch.Tensor, x_bar: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """d L_recon / d x_bar = -2 m (x - x_bar) / max(sum m, 1)."""
+    mask = mask.to(x.dtype)
+    return -2.0 * mask * (x - x_bar) / mask.sum((-2, -1), keepdim=True).clamp_min(1.0)
+
+
 def critic_loss(fake_scores: torch.Tensor, real_scores: torch.Tensor) -> torch.Tensor:
     """Wasserstein critic loss, used for D_CG: L_DCG = E[D(h_fake)] - E[D(h_real)].
 
@@ -104,9 +147,24 @@ def critic_loss(fake_scores: torch.Tensor, real_scores: torch.Tensor) -> torch.T
     return fake_scores.mean((-2, -1)) - real_scores.mean((-2, -1))
 
 
+def critic_loss_grad(n_fake: int, n_real: int, like: torch.Tensor) -> torch.Tensor:
+    """d L_DCG / d scores of n_real real rows then n_fake fake rows, (K, n_real + n_fake, 1):
+    -1/n_real on real rows, +1/n_fake on fake ones (`like` gives the dtype and device)."""
+    n_models = like.shape[0]
+    return torch.cat([
+        like.new_full((n_models, n_real, 1), -1.0 / n_real),
+        like.new_full((n_models, n_fake, 1), 1.0 / n_fake),
+    ], dim=1)  # fmt: skip
+
+
 def generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
     """Wasserstein generator loss, used for G_CG: L_GCG = -E[D(h_fake)]."""
     return -fake_scores.mean((-2, -1))
+
+
+def generator_loss_grad(fake_scores: torch.Tensor) -> torch.Tensor:
+    """d L_GCG / d scores: -1/n on every row."""
+    return torch.full_like(fake_scores, -1.0 / fake_scores[0].numel())
 
 
 def classifier_loss(
@@ -117,6 +175,18 @@ def classifier_loss(
     if weights is None:
         return per_row.mean(-1)
     return (per_row * weights).sum(-1) / weights.sum(-1).clamp_min(_EPS)
+
+
+def classifier_loss_grad(
+    logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor | None = None
+) -> torch.Tensor:
+    """d L_CE / d logits: w_r / sum(w) * (softmax * sum(t) - t) per row r."""
+    if weights is None:
+        scale = logits.new_full(logits.shape[:-1], 1.0 / logits.shape[-2])
+    else:
+        scale = weights / weights.sum(-1, keepdim=True).clamp_min(_EPS)
+    probs = torch.softmax(logits, dim=-1)
+    return scale[..., None] * (probs * targets.sum(-1, keepdim=True) - targets)
 
 
 # --- penalties ---------------------------------------------------------------------------------
@@ -150,6 +220,14 @@ def zero_centred_penalty(grad_sq_norms: torch.Tensor, mask: torch.Tensor) -> tor
     return per_feature.mean(-1)
 
 
+def zero_centred_penalty_grad(mask: torch.Tensor) -> torch.Tensor:
+    """d L_GP^MI / d grad_sq_norms[b, i] = m_bi / (n_i d): the weight of each entry's squared
+    norm (n_i the observed entries of feature i). The one-centred penalty's weight is this one
+    times (||.|| - 1) / ||.|| (`jacobian_row_coefficient`)."""
+    n_observed = mask.sum(dim=-2, keepdim=True)
+    return mask / ((n_observed + _EPS) * mask.shape[-1])
+
+
 def wgan_gp_penalty(grad_sq_norms: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """One-centred variant (Gulrajani et al., 2017) on observed entries: E[m (||grad|| - 1)^2]."""
     mask = mask.to(grad_sq_norms.dtype)
@@ -158,10 +236,12 @@ def wgan_gp_penalty(grad_sq_norms: torch.Tensor, mask: torch.Tensor) -> torch.Te
 
 
 def jacobian_row_coefficient(
-    grad_sq_norms: torch.Tensor, weight: torch.Tensor, penalty: str
+    grad_sq_norms: torch.Tensor | None, weight: torch.Tensor, penalty: str
 ) -> torch.Tensor:
     """d loss / d J_bi = coefficient_bi * J_bi for a loss sum_bi weight_bi f(||J_bi||^2), with
-    f(s) = s ('zero_centred') or (sqrt(s) - 1)^2 ('wgan_gp'; it needs `grad_sq_norms`)."""
+    f(s) = s ('zero_centred') or (sqrt(s) - 1)^2 ('wgan_gp'; it needs `grad_sq_norms`): the
+    gradient of L_GP^MI with respect to each row of D_MI's Jacobian, for
+    weight = lambda1 * `zero_centred_penalty_grad`."""
     if penalty == "wgan_gp":
         norms = torch.sqrt(grad_sq_norms + _EPS)
         return 2.0 * weight * (norms - 1.0) / norms
@@ -175,6 +255,16 @@ def hidden_penalty(grad: torch.Tensor, reduction: str = "mean", one_centred: boo
     return per_row.sum(-1) if reduction == "sum" else per_row.mean(-1)
 
 
+def hidden_penalty_grad(grad: torch.Tensor, reduction: str = "mean", one_centred: bool = False):
+    """d L_GP^CG / d grad: 2 grad / n (or 2 grad with 'sum'), times (||.|| - 1) / ||.|| for the
+    one-centred form."""
+    scale = 1.0 if reduction == "sum" else 1.0 / grad.shape[-2]
+    if not one_centred:
+        return (2.0 * scale) * grad
+    norms = torch.sqrt(grad.pow(2).sum(dim=-1, keepdim=True) + _EPS)
+    return (2.0 * scale) * (norms - 1.0) / norms * grad
+
+
 # --- GAIN (Yoon et al., 2018): used by the 'gain' adversarial-loss option and the GAIN baseline --
 
 
@@ -184,7 +274,17 @@ def gain_discriminator_loss(logits: torch.Tensor, mask: torch.Tensor) -> torch.T
     return per_entry.mean((-2, -1))
 
 
+def gain_discriminator_loss_grad(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """d / d logits of `gain_discriminator_loss`: (sigmoid(logits) - m) / (B d)."""
+    return (torch.sigmoid(logits) - mask.to(logits.dtype)) / logits[0].numel()
+
+
 def gain_generator_loss(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """-E[(1-m) log D], averaged over all entries as in GAIN's code: imputed entries judged real."""
     fake = 1.0 - mask.to(logits.dtype)
     return -(fake * F.logsigmoid(logits)).mean((-2, -1))
+
+
+def gain_generator_loss_grad(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """d / d logits of `gain_generator_loss`: -(1 - m) sigmoid(-logits) / (B d)."""
+    return (mask.to(logits.dtype) - 1) * torch.sigmoid(-logits) / logits[0].numel()

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from hexagan_core import losses
-from hexagan_core.losses import _EPS
 from hexagan_core.networks import MLP
 
 __all__ = ["StackedMLP", "SingleNetwork", "FlatOptimizer", "stack_network"]
@@ -373,26 +373,22 @@ class StackedMLP(_FlatNetwork):
         return sq_norms
 
     @torch.no_grad()
-    def wasserstein_critic_gradient(
-        self, inputs: torch.Tensor, n_real: int, n_penalised: int, weight: float,
-        penalty: str = "zero_centred", reduction: str = "mean", adversarial: bool = True,
-        with_losses: bool = True,
-    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:  # fmt: skip
-        """The D_CG update's loss and its gradient, in closed form (no autograd graph).
+    def critic_gradient(
+        self, inputs: torch.Tensor, grad_scores: torch.Tensor | None, n_real: int,
+        n_penalised: int, grad_penalty: Callable[[torch.Tensor], torch.Tensor] | None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
+        """d loss / d weights of a one-output critic's loss (no autograd graph), into
+        `self.grad` (overwritten by the next call); returns (gradient, scores, J).
 
-        For a critic with one output: `inputs` (K, R, n) holds n_real real rows, then fake ones.
-        Loss = [E_fake D - E_real D] (if `adversarial`) + weight * L_GP, where L_GP is the mean
-        (or sum) over real rows of ||d D / d inputs[:n_penalised]||^2 ('zero_centred') or of
-        (||.|| - 1)^2 ('wgan_gp'). Returns (flat gradient, Wasserstein loss, L_GP), each loss
-        (K,), or None without `with_losses` (the gradient needs neither); the gradient is
-        `self.grad`, overwritten by the next call. The same numbers as
-        autograd on `critic_loss + weight * hidden_penalty` with the closed-form Jacobian
-        (tested), at about a third of the calls: D_CG is updated n_CG x n_critic times per
-        iteration, and on small networks each call's overhead dominates.
+        `inputs` (K, R, n) holds n_real real rows, then fake ones. The loss is a function of the
+        scores, with d loss / d scores `grad_scores` (None: no such term), plus a penalty on
+        J, each real row's input gradient d D / d inputs[:n_penalised], (K, n_real,
+        n_penalised), with d penalty / d J = `grad_penalty(J)` (None: no penalty). For D_CG,
+        updated n_CG x n_critic times per iteration: about a third of autograd's calls, and on
+        small networks each call's overhead dominates.
         """
         weights = self.weights
         scores, tape = self.forward_taped(inputs)  # (K, R, 1)
-        score_gradient = self._score_gradient(scores, n_real)
         # Jacobian rows of the real rows, from the output: u_{L-1} = W_L D_{L-1}, then
         # u_{l-1} = (u_l W_l) D_{l-1}, and J = u_1 W_1[:, :n_penalised].
         real_hidden = [h[:, :n_real] for h in tape.hidden]
@@ -404,27 +400,15 @@ class StackedMLP(_FlatNetwork):
         # slice would make torch loop over the K models).
         jacobian_all = torch.bmm(rows[-1], weights[0])
         jacobian = jacobian_all[..., :n_penalised]
-        scale = 1.0 / n_real if reduction == "mean" else 1.0
-        loss_critic = loss_gp = None
-        if with_losses:  # E_fake D - E_real D, as the score gradient's weights
-            loss_critic = (scores * score_gradient).sum((1, 2))
-        if penalty == "wgan_gp":
-            norms = torch.sqrt(jacobian.pow(2).sum(-1) + _EPS)
-            if with_losses:
-                loss_gp = (norms - 1.0).pow(2).sum(-1) * scale
-            factor = (2.0 * weight * scale) * (norms - 1.0) / norms
-            grad_jacobian = jacobian_all * factor[..., None]
-        else:
-            if with_losses:
-                loss_gp = jacobian.pow(2).sum((1, 2)) * scale
-            grad_jacobian = jacobian_all * (2.0 * weight * scale)
-        grad_jacobian[..., n_penalised:] = 0.0
-
-        # Adversarial path first (it writes every entry), then the penalty's, accumulated.
-        if adversarial:
-            self.backward_taped(tape, score_gradient, weight_grads=True, input_grad=False)
+        # The scores' path first (it writes every entry), then the penalty's, accumulated.
+        if grad_scores is not None:
+            self.backward_taped(tape, grad_scores, weight_grads=True, input_grad=False)
         else:
             self.grad.zero_()
+        if grad_penalty is None:
+            return self.grad, scores, jacobian
+        n_unpenalised = jacobian_all.shape[-1] - n_penalised
+        grad_jacobian = torch.nn.functional.pad(grad_penalty(jacobian), (0, n_unpenalised))
         grad_weights = self.grad_weights
         grad_weights[0].baddbmm_(rows[-1].transpose(1, 2), grad_jacobian)
         grad_row = torch.bmm(grad_jacobian, self.weights_t[0])
@@ -434,26 +418,7 @@ class StackedMLP(_FlatNetwork):
             grad_weights[i].baddbmm_(rows[-1 - i].transpose(1, 2), grad_pre)
             grad_row = torch.bmm(grad_pre, w_t)
         grad_weights[-1].add_(relu_gate(grad_row, real_hidden[-1]).sum(1, keepdim=True))
-        return self.grad, loss_critic, loss_gp
-
-    def _score_gradient(self, scores: torch.Tensor, n_real: int) -> torch.Tensor:
-        """d L_DCG / d score: -1/n_real on real rows, +1/n_fake on fake ones (kept per shape
-        when eager; a compiled step folds it into its kernels)."""
-        if torch.compiler.is_compiling():
-            return self._score_gradient_of(scores, n_real)
-        key = (scores.shape, n_real, scores.dtype, scores.device)
-        if getattr(self, "_score_gradient_key", None) != key:
-            self._score_gradient_value = self._score_gradient_of(scores, n_real)
-            self._score_gradient_key = key
-        return self._score_gradient_value
-
-    @staticmethod
-    def _score_gradient_of(scores: torch.Tensor, n_real: int) -> torch.Tensor:
-        n_models, n_rows, _ = scores.shape
-        return torch.cat([
-            scores.new_full((n_models, n_real, 1), -1.0 / n_real),
-            scores.new_full((n_models, n_rows - n_real, 1), 1.0 / (n_rows - n_real)),
-        ], dim=1)  # fmt: skip
+        return self.grad, scores, jacobian
 
     @torch.no_grad()
     def copy_to(self, member: int, mlp: MLP) -> None:

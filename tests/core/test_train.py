@@ -8,9 +8,11 @@ import pytest
 import torch
 
 from hexagan_core import losses
+from hexagan_core.algorithm import Algorithm
 from hexagan_core.config import preset
+from hexagan_core.control import RunControl
 from hexagan_core.networks import build_networks
-from hexagan_core.train import Validation, _Trainer, fit
+from hexagan_core.train import Validation, fit
 
 
 def _toy(n=60, d=5, seed=0, missing=0.2, unlabelled=0.3):
@@ -24,8 +26,9 @@ def _toy(n=60, d=5, seed=0, missing=0.2, unlabelled=0.3):
     return x, x_in, y, y_in
 
 
-def _trainer(config, x, y) -> _Trainer:
-    return _Trainer([config], [x], [y], torch.device("cpu"))
+def _algorithm(config, x, y) -> Algorithm:
+    """The readable Algorithm 1 (autograd) for one model."""
+    return Algorithm([config], [x], [y], torch.device("cpu"))
 
 
 TINY = {"iterations": 3, "batch_size": 8, "eval_every": 1}
@@ -114,30 +117,30 @@ def test_imputation_only_without_labels():
         model.predict_proba(x_in)
 
 
-def test_stop_event_is_honoured_within_one_iteration():
+def test_stop_is_honoured_within_one_iteration():
     _, x_in, _, y_in = _toy()
-    stop = threading.Event()
+    control = RunControl()
 
     def stop_at_two(report):
         if report["iteration"] == 2:
-            stop.set()
+            control.stop()
 
     model = fit(preset("default", iterations=100, batch_size=8, eval_every=1), x_in, y_in,
-                device="cpu", callback=stop_at_two, stop_event=stop)
+                device="cpu", callback=stop_at_two, control=control)
     assert model.history[-1]["iteration"] == 2
 
 
-def test_pause_event_holds_training_until_cleared():
+def test_pause_holds_training_until_resumed():
     _, x_in, _, y_in = _toy()
-    pause, reports = threading.Event(), []
-    pause.set()
+    control, reports = RunControl(), []
+    control.pause()
     worker = threading.Thread(target=fit, args=(preset("default", **TINY), x_in, y_in),
-                              kwargs={"device": "cpu", "pause_event": pause,
+                              kwargs={"device": "cpu", "control": control,
                                       "callback": reports.append})
     worker.start()
     worker.join(timeout=0.5)
     assert worker.is_alive() and reports == []
-    pause.clear()
+    control.resume()
     worker.join(timeout=60)
     assert not worker.is_alive() and len(reports) == 3
 
@@ -156,7 +159,7 @@ def test_select_best_restores_the_best_validation_networks():
 @pytest.mark.parametrize("mode", ["soft", "straight_through", "rounded"])
 def test_label_adversarial_term_reaches_c_unless_rounded(mode):
     _, x_in, _, y_in = _toy()
-    trainer = _trainer(preset("paper", label_adversarial=mode), x_in, y_in)
+    trainer = _algorithm(preset("paper", label_adversarial=mode), x_in, y_in)
     batch = trainer.draw().of("c")
     n_l = trainer.n_batch_labelled
     x_hat, _ = trainer.impute(batch)
@@ -173,22 +176,27 @@ def test_c_batch_is_balanced_by_generated_rows():
     """Synthetic rows top each class up to the batch's largest class (weights sum to the gap)."""
     x_in = np.random.default_rng(0).random((40, 4))
     y = np.array([0] * 30 + [1] * 10)
-    trainer = _trainer(preset("default", batch_size=40), x_in, y)
-    counts = torch.tensor([30.0, 10.0])
-    weights = trainer.balance_y @ ((counts.max() - counts) / trainer.balance_y.sum(0))
-    assert weights[trainer.balance_y[:, 1] == 1].sum().item() == pytest.approx(20.0)
-    assert weights[trainer.balance_y[:, 0] == 1].sum().item() == 0.0
+    trainer = _algorithm(preset("default", batch_size=40), x_in, y)
+    draws = trainer.draw()
+    y_c = torch.eye(2)[torch.tensor(y)][None]  # the whole table as C's labelled batch
+    x_c = torch.from_numpy(x_in).float()[None]
+    rows, targets, weights = trainer.classifier_rows(draws, x_c, y_c)
+    synthetic = weights[0, 40:]
+    balance_y = trainer.sampler.balance_y
+    assert rows.shape[1] == targets.shape[1] == 40 + len(balance_y)
+    assert synthetic[balance_y[:, 1] == 1].sum().item() == pytest.approx(20.0)
+    assert synthetic[balance_y[:, 0] == 1].sum().item() == 0.0
 
 
 def test_c_without_balancing_never_draws_generated_rows():
     x, x_in, y, y_in = _toy()
-    trainer = _trainer(preset("default", batch_size=8, classifier_balance="none"), x_in, y_in)
+    trainer = _algorithm(preset("default", batch_size=8, classifier_balance="none"), x_in, y_in)
 
     def refuse(*_args):
-        raise AssertionError("step_c drew generated rows")
+        raise AssertionError("c_step drew generated rows")
 
     trainer.generate = refuse
-    record = trainer.step_c(trainer.draw())
+    record = trainer.c_step(trainer.draw())
     assert torch.isfinite(record["ce"])
 
 
@@ -249,9 +257,9 @@ def test_adversarial_weight_zero_leaves_e_and_g_mi_to_the_reconstruction_loss():
     """With adversarial_weight 0, E and G_MI train exactly as without D_MI (a fixed D_MI)."""
     _, x_in, _, _ = _toy()
     config = preset("default", iterations=5, batch_size=8, adversarial_weight=0.0)
-    a, b = _trainer(config, x_in, None), _trainer(config, x_in, None)
+    a, b = _algorithm(config, x_in, None), _algorithm(config, x_in, None)
     b.nets["d_mi"].flat.mul_(-3.0)  # a very different critic must not change E's or G_MI's updates
     for trainer in (a, b):
-        trainer.step_e_g_mi(trainer.draw())
+        trainer.e_g_mi_step(trainer.draw())
     assert torch.equal(a.nets["g_mi"].flat, b.nets["g_mi"].flat)
     assert torch.equal(a.nets["encoder"].flat, b.nets["encoder"].flat)

@@ -1,12 +1,10 @@
-"""The engine's fast Algorithm-1 iteration computes exactly what the plain eager reference
-(benchmarks/reference.py) computes: same losses at every one of the 68 updates, same weights,
-same optimiser state.
+"""The fast backend (`hexagan_core.engine`: hand-written gradients, compiled programs, draws
+made ahead) computes exactly what the readable Algorithm 1 (`hexagan_core.algorithm`, autograd)
+computes: the same gradient and loss terms at every optimiser update of whole iterations, the
+same weights and optimiser states after each, for K > 1 models and every option.
 
-The engine and the reference's twin `_Trainer` are built from one config and one data set, so
-they start from the same weights and the same seeded generator; the reference takes each
-iteration's random numbers from its twin's `draw()`, so the streams stay in step (checked at
-the end). The closed forms of the engine (Jacobian, penalties, D_CG's gradient) are also
-checked against autograd on random critics, and K models trained together against K fits.
+Both are built from one config and one data set, so they start from the same weights and the
+same seeded generators, and each draws its iteration's random numbers in the same order.
 """
 
 import threading
@@ -15,21 +13,25 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks.reference import EagerReference, input_gradients, per_feature_grad_sq_norms
 from hexagan_core import losses
 from hexagan_core import stacked as stacked_module
+from hexagan_core.algorithm import Algorithm
 from hexagan_core.config import preset
+from hexagan_core.control import RunControl
 from hexagan_core.data import load_builtin
+from hexagan_core.draws import Sampler
+from hexagan_core.engine import ClosedFormAlgorithm, build_algorithm
 from hexagan_core.networks import MLP
 from hexagan_core.protocol import prepare
 from hexagan_core.stacked import ROW_BY_ROW_MIN_WIDTH, StackedMLP
-from hexagan_core.train import _Trainer, fit, fit_ensemble
+from hexagan_core.train import fit, fit_ensemble
 
 ITERATIONS = 3
-# Tolerances per dtype: float64 (torch's default dtype switched), where the two paths must agree
-# to rounding over whole iterations, and float32 (what training runs in; see _run_both).
+# Tolerances per dtype: float64 (torch's default dtype switched), where the two must agree to
+# rounding over whole iterations, and float32 (what training runs in; see _run_both).
 TOLERANCES = {torch.float32: (1e-2, 1e-3), torch.float64: (1e-9, 1e-11)}
-ENGINE_STEPS = ("step_d_mi", "step_e_g_mi", "step_d_cg", "step_g_cg", "step_c")
+STEPS = ("d_mi_step", "e_g_mi_step", "d_cg_step", "g_cg_step", "c_step")
+CPU = torch.device("cpu")
 
 
 def _toy(n=60, d=8, seed=0, missing=0.2, unlabelled=0.3):
@@ -49,39 +51,42 @@ def _breast():
     return experiment.train.x_input, experiment.train.y_input
 
 
-def _trainer(config, x, y) -> _Trainer:
-    trainer = _Trainer([config], [x], [y], torch.device("cpu"))
-    trainer.every_update_losses = True  # compared update by update with the reference
-    return trainer
+def _models(config, x, y, n_models=2):
+    """K models of one config (seeds 0..K-1) on the same data."""
+    return [config.replace(seed=s) for s in range(n_models)], [x] * n_models, [y] * n_models
 
 
-def _log_engine(trainer: _Trainer) -> list:
-    """Make the engine log (network, {term: value}) at each optimiser update: the total loss of
-    each autograd update, and the terms its step returns (for the E-then-G_MI step, G_MI's:
-    the engine returns only those). The instance is patched; the class is untouched."""
+def _pair(config, x, y, n_models=2) -> tuple[Algorithm, ClosedFormAlgorithm]:
+    """The readable algorithm and the fast backend, twins; the backend computes every update's
+    loss values (compared update by update)."""
+    configs, xs, ys = _models(config, x, y, n_models)
+    fast = ClosedFormAlgorithm(configs, xs, ys, CPU)
+    fast.every_update_losses = True
+    return Algorithm(configs, xs, ys, CPU), fast
+
+
+def _log_updates(algorithm: Algorithm) -> list:
+    """Make `algorithm` log (network, gradient, {term: value}) at each optimiser update: every
+    update, autograd or closed form, ends in `apply_gradient`; each step's returned terms are
+    those of its last update. The instance is patched; the class is untouched."""
     log: list = []
-    engine_step, engine_update = trainer.step_optimizer, trainer.update
+    apply_gradient = algorithm.apply_gradient
 
-    def step_optimizer(name, grad):  # every update, autograd or closed form, ends here
-        log.append((name, {}))
-        engine_step(name, grad)
+    def logged_apply(name, grad):
+        log.append((name, grad.detach().clone(), {}))
+        apply_gradient(name, grad)
 
-    def update(name, loss):
-        engine_update(name, loss)
-        log[-1][1]["total"] = loss.detach()[0].clone()
-
-    trainer.step_optimizer, trainer.update = step_optimizer, update
-
-    def logged(step):
-        def run(*args, **kwargs):
+    def logging(step):
+        def logged(*args, **kwargs):
             terms = step(*args, **kwargs)
-            log[-1][1].update({k: v.detach()[0].clone() for k, v in terms.items()})
+            log[-1][2].update({k: v.detach().clone() for k, v in terms.items()})
             return terms
 
-        return run
+        return logged
 
-    for name in ENGINE_STEPS:
-        setattr(trainer, name, logged(getattr(trainer, name)))
+    algorithm.apply_gradient = logged_apply
+    for name in STEPS:
+        setattr(algorithm, name, logging(getattr(algorithm, name)))
     return log
 
 
@@ -94,6 +99,14 @@ def dtype(request):
     torch.set_default_dtype(previous)
 
 
+@pytest.fixture
+def float64():
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
+
+
 def _assert_same(actual, expected, where):
     rtol, atol = TOLERANCES[expected.dtype]
     torch.testing.assert_close(
@@ -101,74 +114,71 @@ def _assert_same(actual, expected, where):
     )
 
 
-def _assert_same_weights(engine: _Trainer, reference: EagerReference, where: str) -> None:
+def _assert_same_state(fast: Algorithm, readable: Algorithm, where: str) -> None:
     """Every parameter, and every optimiser running average, equal."""
-    engine.sync_members()
-    for (key, p_engine), (_, p_reference) in zip(
-        engine.members[0].state_dict().items(), reference.nets.state_dict().items(), strict=True
-    ):
-        _assert_same(p_engine, p_reference, f"{where}, parameter {key}")
-    state_key = "exp_avg_sq" if engine.config.optimizer == "adam" else "square_avg"
-    for name, optimizer in engine.optimizers.items():
-        torch_optimizer = reference.optimizers[name]
-        expected = torch.cat([
-            torch_optimizer.state[p][state_key].reshape(-1)
-            for p in torch_optimizer.param_groups[0]["params"]
-        ])  # fmt: skip
-        _assert_same(optimizer.square_avg, expected, f"{where}, optimiser state of {name}")
+    for name, network in readable.nets.items():
+        _assert_same(fast.nets[name].flat, network.flat, f"{where}, weights of {name}")
+        _assert_same(fast.optimizers[name].square_avg, readable.optimizers[name].square_avg,
+                     f"{where}, optimiser state of {name}")  # fmt: skip
 
 
 def _run_both(config, x, y, iterations=ITERATIONS, float32_updates=13):
-    """Run the engine and the reference side by side and compare after every iteration.
+    """Run the backend and the algorithm side by side and compare after every iteration.
 
-    In float64 every loss term of every update is compared in every iteration, and every weight
-    and optimiser state after every iteration. In float32 only the first `float32_updates`
-    updates' losses are: the engine computes the same expressions in another order (one
-    forward pass for several batches, closed-form gradients), and RMSProp, which divides each
-    gradient entry by its running RMS, turns the rounding of entries whose exact gradient is 0
-    (D_MI's output biases: the difference of two means of 1) into steps of order lr, so the
-    two float32 runs drift apart by design, not by error; float64 pins the math down.
+    In float64 every update's gradient and loss terms are compared in every iteration, and
+    every weight and optimiser state after every iteration. In float32 only the first
+    `float32_updates` updates are: the backend computes the same expressions in another order,
+    and RMSProp, which divides each gradient entry by its running RMS, turns the rounding of
+    entries whose exact gradient is 0 (D_MI's output biases: the difference of two means of 1)
+    into steps of order lr, so the two float32 runs drift apart by design, not by error;
+    float64 pins the math down.
     """
-    engine, twin = _trainer(config, x, y), _trainer(config, x, y)
-    reference = EagerReference(twin)
-    log = _log_engine(engine)
-    n_updates = config.n_critic + 2 + config.n_cg * (config.n_critic + 1) + 1
+    readable, fast = _pair(config, x, y)
+    logs = _log_updates(readable), _log_updates(fast)
+    float64 = torch.get_default_dtype() == torch.float64
     for it in range(iterations):
-        engine.iteration(warm_up=False)
-        records = reference.iteration()
-        assert [name for name, _ in log] == [name for name, _ in records]
-        assert len(records) == n_updates
-        float64 = torch.get_default_dtype() == torch.float64
-        for u, ((name, got), (_, want)) in enumerate(zip(log, records, strict=True)):
-            assert set(got) <= set(want) and (len(got) > 1 or name == "encoder"), (name, got)
+        warm_up = it < config.pretrain_iterations
+        for algorithm in (readable, fast):
+            algorithm.set_learning_rates(it)
+            algorithm.iteration(algorithm.draw(), warm_up)
+        want, got = logs
+        assert [u[0] for u in got] == [u[0] for u in want]
+        for u, ((name, grad, terms), (_, want_grad, want_terms)) in enumerate(
+            zip(got, want, strict=True)
+        ):
             if not float64 and (it > 0 or u >= float32_updates):
                 continue
-            for term, value in got.items():
-                _assert_same(value, want[term], f"iteration {it}, update {u} ({name}), {term}")
-        log.clear()
+            where = f"iteration {it}, update {u} ({name})"
+            _assert_same(grad, want_grad, f"{where}, gradient")
+            assert terms.keys() == want_terms.keys(), where
+            for term, value in terms.items():
+                _assert_same(value, want_terms[term], f"{where}, {term}")
+        for log in logs:
+            log.clear()
         if float64:
-            _assert_same_weights(engine, reference, f"iteration {it}")
-    # Both consumed the seeded stream identically.
-    assert torch.equal(engine.generators[0].get_state(), twin.generators[0].get_state())
-    return engine, reference
+            _assert_same_state(fast, readable, f"iteration {it}")
+    # Both consumed the seeded streams identically.
+    for a, b in zip(readable.sampler.generators, fast.sampler.generators, strict=True):
+        assert torch.equal(a.get_state(), b.get_state())
+    return readable, fast
 
 
 @pytest.mark.parametrize("penalty", ["zero_centred", "wgan_gp"])
 @pytest.mark.parametrize("data", ["toy", "breast"])
-def test_engine_iteration_equals_eager_reference(data, penalty, dtype):
+def test_backend_iteration_equals_the_algorithm(data, penalty, dtype):
     x, y = _toy() if data == "toy" else _breast()
     overrides = {"batch_size": 16} if data == "toy" else {}
     config = preset("paper", penalty=penalty, label_adversarial="soft", **overrides)
-    engine, _ = _run_both(config, x, y)
-    assert engine.nets["d_mi"].flat.dtype == dtype
+    readable, fast = _run_both(config, x, y)
+    assert fast.nets["d_mi"].flat.dtype == dtype
     # Not vacuous: every weight moved, except D_CG's output bias, whose gradient is exactly 0
     # (a Wasserstein critic's loss and its input gradients do not depend on it).
-    initial = _trainer(config, x, y).members[0].state_dict()
-    engine.sync_members()
+    initial = _pair(config, x, y)[0]
+    fast.sync_members()
     still = [
         key
-        for key, value in engine.members[0].state_dict().items()
-        if torch.equal(initial[key], value)
+        for key, value in fast.members[0].state_dict().items()
+        if torch.equal(initial.members[0].state_dict()[key], value)
     ]
     assert still == ["d_cg.net.4.bias"]
 
@@ -181,18 +191,27 @@ def test_engine_iteration_equals_eager_reference(data, penalty, dtype):
         {"architecture": "official", "cg_penalty_reduction": "sum"},
         {"recon_drop_rate": 0.3},
         {"penalty": "none"},
+        {"penalty": "weight_clip", "cg_penalty": "zero_centred"},
+        {"cg_penalty": "wgan_gp"},
+        {"adversarial_loss": "gain", "adversarial_weight": 0.5},
         {"optimizer": "adam", "c_weight_decay": 1e-3},
+        {"penalty_projections": 2},
+        {"classifier_balance": "none"},
+        {"update_order": "official", "pretrain_iterations": 1, "lr_decay": 0.9},
     ],
 )
-def test_engine_equals_reference_for_other_options(overrides, dtype):
+def test_backend_equals_the_algorithm_for_every_option(overrides, dtype):
     x, y = _toy()
     _run_both(preset("paper", batch_size=16, **overrides), x, y, iterations=2)
 
 
-def test_reference_refuses_what_it_does_not_implement():
+def test_the_backend_is_chosen_once_and_reported():
     x, y = _toy()
-    with pytest.raises(ValueError, match="update_order"):
-        EagerReference(_trainer(preset("official"), x, y))
+    assert build_algorithm(*_models(preset("default"), x, y), CPU).name == "closed_form"
+    reports = []
+    fit(preset("default", iterations=2, eval_every=1), x, y, device="cpu",
+        callback=reports.append)  # fmt: skip
+    assert [r["backend"] for r in reports] == ["closed_form"] * 2
 
 
 def test_models_trained_together_equal_models_trained_alone(dtype):
@@ -215,7 +234,22 @@ def test_models_trained_together_equal_models_trained_alone(dtype):
     assert not torch.equal(first["encoder.net.0.weight"], second["encoder.net.0.weight"])
 
 
-# --- the closed-form penalty against the per-feature autograd loop ------------------------------
+# --- the closed-form Jacobian and penalties against a per-output autograd loop ------------------
+
+
+def input_gradients(output: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+    """d output[b] / d inputs[b] for every row b, (B, n), differentiable: `output` (B,) is
+    computed row by row, so the gradient of its sum with respect to row b is row b's own."""
+    (grad,) = torch.autograd.grad(output.sum(), inputs, create_graph=True)
+    return grad
+
+
+def per_feature_grad_sq_norms(scores: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+    """||d scores[b, i] / d inputs[b]||^2 for every row b and output i, (B, k): one autograd
+    call per output, the plain way to a per-sample Jacobian."""
+    columns = [input_gradients(scores[:, i], inputs).pow(2).sum(dim=1)
+               for i in range(scores.shape[1])]  # fmt: skip
+    return torch.stack(columns, dim=1)
 
 
 DEPTHS = [[9], [9, 4], [9, 4, 6]]  # hidden widths: every architecture's depth, and one more
@@ -308,82 +342,71 @@ def test_wide_critics_take_the_penalty_row_by_row():
     assert not off_the_cpu.jacobian_by_row_pays()
 
 
-def test_engine_with_the_row_by_row_penalty_equals_the_batched_engine(monkeypatch):
+def test_backend_with_the_row_by_row_penalty_equals_the_algorithm(monkeypatch, float64):
     """Whole iterations with every D_MI penalty taken row by row (threshold lowered to the toy
-    critic's width) against the batched Jacobian: same losses and weights in float64."""
-    torch.set_default_dtype(torch.float64)
-    try:
-        x, y = _toy()
-        config = preset("paper", batch_size=16, penalty="wgan_gp")
-        batched = _trainer(config, x, y)
-        monkeypatch.setattr(stacked_module, "ROW_BY_ROW_MIN_WIDTH", 1)
-        by_row = _trainer(config, x, y)
-        assert by_row.nets["d_mi"].jacobian_by_row_pays()
-        assert by_row.penalty_by_row and not batched.penalty_by_row  # decided once, at start
-        for _ in range(2):
-            losses_batched = batched.iteration()
-            losses_by_row = by_row.iteration()
-            for name, value in losses_batched.items():
-                torch.testing.assert_close(losses_by_row[name], value, rtol=1e-10, atol=1e-12)
-        for name, net in batched.nets.items():
-            torch.testing.assert_close(by_row.nets[name].flat, net.flat, rtol=1e-10, atol=1e-12)
-    finally:
-        torch.set_default_dtype(torch.float32)
+    critic's width) against the algorithm: same gradients, losses and weights in float64."""
+    monkeypatch.setattr(stacked_module, "ROW_BY_ROW_MIN_WIDTH", 1)
+    x, y = _toy()
+    config = preset("paper", batch_size=16, penalty="wgan_gp")
+    _, fast = _run_both(config, x, y, iterations=2)
+    assert fast.penalty_by_row  # decided once, at start
 
 
-def _perturbed_reference(penalty: str) -> tuple[EagerReference, _Trainer]:
+def _perturbed_algorithm(penalty: str) -> Algorithm:
     x, y = _toy(d=8)
-    trainer = _trainer(preset("paper", penalty=penalty), x, y)
-    reference = EagerReference(trainer)
+    algorithm = Algorithm(*_models(preset("paper", penalty=penalty), x, y, n_models=1), CPU)
     generator = torch.Generator().manual_seed(3)
     with torch.no_grad():  # random biases: ReLU patterns differ from row to row
-        for p in [*reference.nets.d_mi.parameters(), *reference.nets.d_cg.parameters()]:
-            p.add_(0.3 * torch.randn(p.shape, generator=generator))
-    return reference, trainer
-
-
-def _flat_grad(value: torch.Tensor, module: torch.nn.Module) -> torch.Tensor:
-    # Biases only switch ReLUs: the closed forms do not use them, so allow_unused.
-    grads = torch.autograd.grad(value, list(module.parameters()), allow_unused=True,
-                                materialize_grads=True)  # fmt: skip
-    return torch.cat([g.reshape(-1) for g in grads])
+        for name in ("d_mi", "d_cg"):
+            flat = algorithm.nets[name].flat
+            flat.add_(0.3 * torch.randn(flat.shape, generator=generator))
+    return algorithm
 
 
 @pytest.mark.parametrize("penalty", ["zero_centred", "wgan_gp"])
-def test_closed_form_penalty_equals_per_feature_loop(penalty):
-    """Value and weight gradients of L_GP^MI (closed-form Jacobian) and of D_CG's whole loss
-    (closed-form gradient), engine path vs reference path, on one random batch."""
-    reference, trainer = _perturbed_reference(penalty)
+def test_penalties_equal_a_per_output_autograd_loop(penalty):
+    """Value and weight gradients of the algorithm's L_GP^MI (closed-form Jacobian) and of the
+    backend's D_CG update (`StackedMLP.critic_gradient`) against one autograd call per output,
+    on one random batch."""
+    algorithm = _perturbed_algorithm(penalty)
     generator = torch.Generator().manual_seed(4)
-    batch = trainer.draw().of("d_mi").batch(0, trainer.layout.batch_rows)
+    batch = algorithm.draw().of("d_mi").batch(0, algorithm.batch_rows)
     x_hat = torch.rand(batch.x.shape, generator=generator)
     y_in = torch.softmax(torch.randn(batch.y.shape, generator=generator), dim=-1)
+    d = algorithm.d
 
-    d_mi = StackedMLP([reference.nets.d_mi])
-    value_engine = trainer.penalty(d_mi.forward_with_input_jacobian(x_hat, y_in)[1], batch.m)
-    grad_engine = d_mi.flat_gradient(value_engine.sum())
-    value_reference = reference.penalty_mi(x_hat[0], y_in[0], batch.m[0])
-    grad_reference = _flat_grad(value_reference, reference.nets.d_mi)
-    assert value_reference > 1e-3 and grad_reference.abs().max() > 1e-3  # not trivially zero
-    torch.testing.assert_close(value_engine[0], value_reference, rtol=1e-5, atol=1e-7)
-    torch.testing.assert_close(grad_engine, grad_reference, rtol=1e-4, atol=1e-6)
+    d_mi = algorithm.nets["d_mi"]
+    jacobian = d_mi.forward_with_input_jacobian(x_hat, y_in)[1]
+    value = algorithm.penalty_mi(jacobian[..., :d, :].pow(2).sum(-1), batch.m)
+    grad = d_mi.flat_gradient(value.sum())
+    x_loop = x_hat[0].clone().requires_grad_(True)
+    sq_norms = per_feature_grad_sq_norms(d_mi(x_loop[None], y_in)[0, :, :d], x_loop)[None]
+    penalty_loop = losses.wgan_gp_penalty if penalty == "wgan_gp" else losses.zero_centred_penalty
+    value_loop = penalty_loop(sq_norms, batch.m)
+    grad_loop = d_mi.flat_gradient(value_loop.sum())
+    assert value_loop > 1e-3 and grad_loop.abs().max() > 1e-3  # not trivially zero
+    torch.testing.assert_close(value, value_loop, rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(grad, grad_loop, rtol=1e-4, atol=1e-6)
 
-    n, width = len(batch.y[0]), trainer.noise_dim
-    h_real, h_fake = (torch.rand(n, width, generator=generator) for _ in range(2))
-    y = batch.y[0][:n]
-    d_cg = StackedMLP([reference.nets.d_cg])
-    inputs = torch.cat([torch.cat([h_real, h_fake]), torch.cat([y, y])], dim=1)[None]
-    grad_engine, loss_engine, gp_engine = d_cg.wasserstein_critic_gradient(
-        inputs, n, width, weight=10.0, penalty=penalty
-    )
-    d_cg_reference = reference.nets.d_cg
-    loss_reference = losses.critic_loss(d_cg_reference(h_fake, y), d_cg_reference(h_real, y))
-    gp_reference = reference.penalty_cg(h_real, y)
-    grad_reference = _flat_grad(loss_reference + 10.0 * gp_reference, reference.nets.d_cg)
-    assert gp_reference > 1e-3 and grad_reference.abs().max() > 1e-3
-    torch.testing.assert_close(loss_engine[0], loss_reference, rtol=1e-5, atol=1e-7)
-    torch.testing.assert_close(gp_engine[0], gp_reference, rtol=1e-5, atol=1e-7)
-    torch.testing.assert_close(grad_engine, grad_reference, rtol=1e-4, atol=1e-6)
+    n, width = batch.y.shape[1], algorithm.members[0].noise_dim
+    h_real, h_fake = (torch.rand(1, n, width, generator=generator) for _ in range(2))
+    y = batch.y
+    d_cg = algorithm.nets["d_cg"]
+    inputs = torch.cat([torch.cat([h_real, y], -1), torch.cat([h_fake, y], -1)], dim=1)
+    one_centred = penalty == "wgan_gp"
+    grad, _, jacobian = d_cg.critic_gradient(
+        inputs, losses.critic_loss_grad(n, n, inputs), n, width,
+        lambda j: 10.0 * losses.hidden_penalty_grad(j, "mean", one_centred),
+    )  # fmt: skip
+    grad = grad.clone()
+    h_loop = h_real[0].clone().requires_grad_(True)
+    jacobian_loop = input_gradients(d_cg(h_loop[None], y)[0, :, 0], h_loop)[None]
+    loss_loop = losses.critic_loss(d_cg(h_fake, y), d_cg(h_real, y))
+    gp_loop = losses.hidden_penalty(jacobian_loop, "mean", one_centred)
+    grad_loop = d_cg.flat_gradient((loss_loop + 10.0 * gp_loop).sum())
+    assert gp_loop > 1e-3 and grad_loop.abs().max() > 1e-3
+    torch.testing.assert_close(jacobian, jacobian_loop.detach(), rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(grad, grad_loop, rtol=1e-4, atol=1e-6)
 
 
 def test_per_feature_grad_sq_norms_of_a_linear_critic_are_its_row_norms():
@@ -451,39 +474,18 @@ def test_projected_penalty_over_every_sign_pattern_is_the_exact_penalty():
     torch.testing.assert_close(estimate, exact, rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize("adversarial_loss", ["hexagan", "gain"])
-def test_closed_form_updates_equal_autograd(adversarial_loss):
-    """The hand-written D_MI, E, G_MI, D_CG and G_CG gradients against the engine's own
-    autograd path (also for what the reference does not implement: GAIN's loss)."""
-    torch.set_default_dtype(torch.float64)
-    try:
-        x, y = _toy()
-        config = preset("paper", batch_size=16, adversarial_loss=adversarial_loss,
-                        adversarial_weight=0.5, recon_drop_rate=0.3)  # fmt: skip
-        fast, slow = _trainer(config, x, y), _trainer(config, x, y)
-        slow.closed_form = False
-        for trainer in (fast, slow):
-            for _ in range(2):
-                trainer.iteration()
-        fast.sync_members()
-        slow.sync_members()
-        for (key, a), (_, b) in zip(fast.members[0].state_dict().items(),
-                                    slow.members[0].state_dict().items(), strict=True):  # fmt: skip
-            torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-11, msg=key)
-    finally:
-        torch.set_default_dtype(torch.float32)
-
-
 @pytest.mark.parametrize("penalty", ["zero_centred", "wgan_gp"])
 def test_skipping_unreported_loss_values_changes_nothing(penalty):
     """Training computes only the loss values an iteration reports (each kind's last update);
     the weights and the reported values are bit for bit those of computing every update's."""
     x, y = _toy()
     config = preset("paper", batch_size=16, penalty=penalty)
-    lean, full = _trainer(config, x, y), _trainer(config, x, y)
+    _, full = _pair(config, x, y)
+    _, lean = _pair(config, x, y)
     lean.every_update_losses = False
     for _ in range(2):
-        lean_record, full_record = lean.iteration(), full.iteration()
+        lean_record = lean.iteration(lean.draw())
+        full_record = full.iteration(full.draw())
         assert lean_record.keys() == full_record.keys()
         for name, value in full_record.items():
             assert torch.equal(lean_record[name], value), name
@@ -497,39 +499,39 @@ def test_drawing_ahead_on_another_thread_changes_nothing():
     x, y = _breast()
     config = preset("paper", batch_size=32)
     configs = [config.replace(seed=s) for s in (0, 1)]
-    ahead, in_turn = (_Trainer(configs, [x] * 2, [y] * 2, torch.device("cpu")) for _ in range(2))
-    assert ahead.prefetch_draws  # 2 models x about 100k values per iteration
+    ahead, in_turn = (ClosedFormAlgorithm(configs, [x] * 2, [y] * 2, CPU) for _ in range(2))
+    assert ahead.draw_ahead is not None  # 2 models x about 100k values per iteration
     for it in range(4):
-        ahead_record = ahead.iteration(draw_next=it < 3)
-        assert (ahead._next_draws is not None) == (it < 3)
-        in_turn_record = in_turn.iteration()
+        ahead_record = ahead.iteration(ahead.draw(ahead=it < 3))
+        assert (ahead.draw_ahead._next is not None) == (it < 3)
+        in_turn_record = in_turn.iteration(in_turn.sampler.draw())
         for name, value in in_turn_record.items():
             assert torch.equal(ahead_record[name], value), name
     for name, network in in_turn.nets.items():
         assert torch.equal(ahead.nets[name].flat, network.flat), name
     ahead.close()
-    assert ahead._drawer is None
+    assert ahead.draw_ahead._drawer is None
 
 
 def test_fit_draws_ahead_and_ends_its_drawing_thread(monkeypatch):
-    monkeypatch.setattr("hexagan_core.train.PREFETCH_MIN_VALUES", 1)
+    monkeypatch.setattr("hexagan_core.engine.closed_form.PREFETCH_MIN_VALUES", 1)
     x, y = _toy()
     config = preset("default", iterations=6, batch_size=16, eval_every=3)
     drawn_on = []
-    original = _Trainer.draw
+    original = Sampler.draw
 
     def draw(self):
         drawn_on.append(threading.current_thread().name)
         return original(self)
 
-    monkeypatch.setattr(_Trainer, "draw", draw)
+    monkeypatch.setattr(Sampler, "draw", draw)
     fit(config, x, y, device="cpu")
     assert len(drawn_on) == 6 and drawn_on[0] == threading.current_thread().name
     assert all(name.startswith("hexagan-draws") for name in drawn_on[1:])
     assert not [t for t in threading.enumerate() if t.name.startswith("hexagan-draws")]
     # Stopped at the first report (a draw for iteration 4 is pending): the thread ends too.
-    stop = threading.Event()
-    model = fit(config, x, y, device="cpu", stop_event=stop, callback=lambda _: stop.set())
+    control = RunControl()
+    model = fit(config, x, y, device="cpu", control=control, callback=lambda _: control.stop())
     assert [r["iteration"] for r in model.history] == [3]
     assert not [t for t in threading.enumerate() if t.name.startswith("hexagan-draws")]
 
@@ -537,7 +539,7 @@ def test_fit_draws_ahead_and_ends_its_drawing_thread(monkeypatch):
 # --- engine='compiled': the same updates as torch.compile'd programs -----------------------------
 
 
-def test_compiled_engine_equals_eager_engine():
+def test_compiled_engine_equals_eager_engine(float64):
     """The compiled programs compute what the eager engine computes (float64, to rounding):
     every reported loss and, after every iteration, every weight and optimiser state. The
     config takes the paths a compiled step must get right: a decaying learning rate (read from
@@ -546,21 +548,21 @@ def test_compiled_engine_equals_eager_engine():
     about 2e-11 after three iterations, hence atol 1e-9 rather than 1e-11.)"""
     from torch._dynamo.utils import counters
 
-    torch.set_default_dtype(torch.float64)
     try:
         x, y = _toy()
         config = preset("official", batch_size=16, pretrain_iterations=1, n_critic=2, n_cg=2,
                         label_adversarial="soft", lr_decay=0.9)  # fmt: skip
-        eager, compiled = _trainer(config, x, y), _trainer(config.replace(engine="compiled"), x, y)
-        assert set(compiled.compiled) == {
-            "missing_data_imputation_critic", "step_e_g_mi", "cg_round", "step_c",
-        }  # fmt: skip
+        eager = build_algorithm(*_models(config, x, y), CPU)
+        compiled = build_algorithm(*_models(config.replace(engine="compiled"), x, y), CPU)
+        assert compiled.name == "compiled"
+        assert compiled.compiled_steps == ["c_step", "cg_round", "d_mi_updates", "e_g_mi_step"]
         for it in range(4):
-            for trainer in (eager, compiled):
-                trainer.set_learning_rates(max(0, it - 1))
+            for algorithm in (eager, compiled):
+                algorithm.set_learning_rates(max(0, it - 1))
             if it == 3:
                 graphs = counters["stats"]["unique_graphs"]
-            want, got = eager.iteration(warm_up=it == 0), compiled.iteration(warm_up=it == 0)
+            want = eager.iteration(eager.draw(), warm_up=it == 0)
+            got = compiled.iteration(compiled.draw(), warm_up=it == 0)
             assert got.keys() == want.keys()
             for name, value in want.items():
                 torch.testing.assert_close(got[name], value, rtol=1e-9, atol=1e-9, msg=name)
@@ -573,12 +575,11 @@ def test_compiled_engine_equals_eager_engine():
         assert counters["stats"]["unique_graphs"] == graphs  # no recompilation
         assert compiled.optimizers["d_mi"].lr == pytest.approx(config.lr * 0.9**2)
     finally:
-        torch.set_default_dtype(torch.float32)
         torch._dynamo.reset()  # drop the compiled programs and their guards (400k objects)
 
 
 def test_compiled_engine_without_a_compiler_says_so(monkeypatch):
-    monkeypatch.setattr("hexagan_core.train.shutil.which", lambda name: None)
+    monkeypatch.setattr("hexagan_core.engine.runtime.shutil.which", lambda name: None)
     x, y = _toy()
     with pytest.raises(ValueError, match="engine='compiled' on the CPU needs a C\\+\\+ compiler"):
         fit(preset("default", iterations=2, engine="compiled"), x, y, device="cpu")
@@ -590,8 +591,8 @@ def test_compiled_engine_leaves_a_wide_critics_updates_eager():
     programs = {}
     for d in (8, 2 * ROW_BY_ROW_MIN_WIDTH):
         x, y = _toy(n=40, d=d)
-        programs[d] = _Trainer([preset("paper", engine="compiled")], [x], [y],
-                               torch.device("cpu")).compiled  # fmt: skip
-    assert "missing_data_imputation_critic" in programs[8]
-    assert "missing_data_imputation_critic" not in programs[2 * ROW_BY_ROW_MIN_WIDTH]
+        configs = [preset("paper", engine="compiled")]
+        programs[d] = build_algorithm(configs, [x], [y], CPU).compiled_steps
+    assert "d_mi_updates" in programs[8]
+    assert "d_mi_updates" not in programs[2 * ROW_BY_ROW_MIN_WIDTH]
     assert "cg_round" in programs[2 * ROW_BY_ROW_MIN_WIDTH]
