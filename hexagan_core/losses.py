@@ -8,6 +8,8 @@ a stack of K models' batches, (K, B, n), gives the K models' losses, (K,).
 Where the fast backend (`hexagan_core.engine`) needs a loss's gradient with respect to its
 inputs, that gradient is written right below the loss as `<loss>_grad`: the gradient of the sum
 of the K models' losses, i.e. each model's own gradient (tests check each against autograd).
+Where a step weights the loss, the gradient takes the `weight` itself, so that the float32
+arithmetic is the same in every release of the backend.
 
 The element-wise losses average each feature over its own observed (or imputed) entries and then
 average the features, as the authors' official code does (docs/hexagan.md): this estimates the
@@ -94,6 +96,7 @@ def g_mi_loss_grad(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (mask - 1) * has_imputed / (n_features * (n_imputed + _EPS))
 
 
+
 def label_critic_loss(label_scores: torch.Tensor, labelled: torch.Tensor) -> torch.Tensor:
     """L^{d+1}_DMI = E_u[D(x_u, C(x_u))_{d+1}] - E_l[D(x_l, y)_{d+1}] (label slot of D_MI).
 
@@ -119,9 +122,11 @@ def label_adversarial_loss(label_scores_unlabelled: torch.Tensor) -> torch.Tenso
     return -label_scores_unlabelled.mean(-1)
 
 
-def label_adversarial_loss_grad(label_scores_unlabelled: torch.Tensor) -> torch.Tensor:
-    """d L_C / d label_scores: -1/n_u on every unlabelled row."""
-    return torch.full_like(label_scores_unlabelled, -1.0 / label_scores_unlabelled.shape[-1])
+def label_adversarial_loss_grad(
+    label_scores_unlabelled: torch.Tensor, weight: float = 1.0
+) -> torch.Tensor:
+    """d (weight * L_C) / d label_scores: -weight/n_u on every unlabelled row."""
+    return torch.full_like(label_scores_unlabelled, -weight / label_scores_unlabelled.shape[-1])
 
 
 def recon_loss(x: torch.Tensor, x_bar: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -133,10 +138,13 @@ def recon_loss(x: torch.Tensor, x_bar: torch.Tensor, mask: torch.Tensor) -> torc
     return (mask * (x - x_bar) ** 2).sum((-2, -1)) / mask.sum((-2, -1)).clamp_min(1.0)
 
 
-def recon_loss_grad(x: torch.Tensor, x_bar: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """d L_recon / d x_bar = -2 m (x - x_bar) / max(sum m, 1)."""
+def recon_loss_grad(
+    x: torch.Tensor, x_bar: torch.Tensor, mask: torch.Tensor, weight: float = 1.0
+) -> torch.Tensor:
+    """d (weight * L_recon) / d x_bar = -2 weight m (x - x_bar) / max(sum m, 1)."""
     mask = mask.to(x.dtype)
-    return -2.0 * mask * (x - x_bar) / mask.sum((-2, -1), keepdim=True).clamp_min(1.0)
+    scale = -2.0 * weight / mask.sum((-2, -1), keepdim=True).clamp_min(1.0)
+    return scale * mask * (x - x_bar)
 
 
 def critic_loss(fake_scores: torch.Tensor, real_scores: torch.Tensor) -> torch.Tensor:
@@ -178,15 +186,17 @@ def classifier_loss(
 
 
 def classifier_loss_grad(
-    logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor | None = None
-) -> torch.Tensor:
-    """d L_CE / d logits: w_r / sum(w) * (softmax * sum(t) - t) per row r."""
-    if weights is None:
-        scale = logits.new_full(logits.shape[:-1], 1.0 / logits.shape[-2])
-    else:
-        scale = weights / weights.sum(-1, keepdim=True).clamp_min(_EPS)
+    logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor | None = None,
+    weight: float = 1.0,
+) -> torch.Tensor:  # fmt: skip
+    """d (weight * L_CE) / d logits: weight w_r / sum(w) * (softmax * sum(t) - t) per row r
+    (`weights` None: every w_r = 1)."""
     probs = torch.softmax(logits, dim=-1)
-    return scale[..., None] * (probs * targets.sum(-1, keepdim=True) - targets)
+    per_row = probs * targets.sum(-1, keepdim=True) - targets
+    if weights is None:
+        return per_row * (weight / logits.shape[-2])
+    scale = weights / weights.sum(-1, keepdim=True).clamp_min(_EPS)
+    return (weight * scale)[..., None] * per_row
 
 
 # --- penalties ---------------------------------------------------------------------------------
@@ -220,12 +230,12 @@ def zero_centred_penalty(grad_sq_norms: torch.Tensor, mask: torch.Tensor) -> tor
     return per_feature.mean(-1)
 
 
-def zero_centred_penalty_grad(mask: torch.Tensor) -> torch.Tensor:
-    """d L_GP^MI / d grad_sq_norms[b, i] = m_bi / (n_i d): the weight of each entry's squared
-    norm (n_i the observed entries of feature i). The one-centred penalty's weight is this one
-    times (||.|| - 1) / ||.|| (`jacobian_row_coefficient`)."""
+def zero_centred_penalty_grad(mask: torch.Tensor, weight: float = 1.0) -> torch.Tensor:
+    """d (weight * L_GP^MI) / d grad_sq_norms[b, i] = weight m_bi / (n_i d): the weight of each
+    entry's squared norm (n_i the observed entries of feature i). The one-centred penalty's is
+    this one times (||.|| - 1) / ||.|| (`jacobian_row_coefficient`)."""
     n_observed = mask.sum(dim=-2, keepdim=True)
-    return mask / ((n_observed + _EPS) * mask.shape[-1])
+    return weight * mask / ((n_observed + _EPS) * mask.shape[-1])
 
 
 def wgan_gp_penalty(grad_sq_norms: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -255,14 +265,15 @@ def hidden_penalty(grad: torch.Tensor, reduction: str = "mean", one_centred: boo
     return per_row.sum(-1) if reduction == "sum" else per_row.mean(-1)
 
 
-def hidden_penalty_grad(grad: torch.Tensor, reduction: str = "mean", one_centred: bool = False):
-    """d L_GP^CG / d grad: 2 grad / n (or 2 grad with 'sum'), times (||.|| - 1) / ||.|| for the
-    one-centred form."""
-    scale = 1.0 if reduction == "sum" else 1.0 / grad.shape[-2]
+def hidden_penalty_grad(grad: torch.Tensor, reduction: str = "mean", one_centred: bool = False,
+                        weight: float = 1.0) -> torch.Tensor:  # fmt: skip
+    """d (weight * L_GP^CG) / d grad: 2 weight grad / n (or without / n for 'sum'), times
+    (||.|| - 1) / ||.|| for the one-centred form."""
+    factor = 2.0 * weight * (1.0 if reduction == "sum" else 1.0 / grad.shape[-2])
     if not one_centred:
-        return (2.0 * scale) * grad
+        return grad * factor
     norms = torch.sqrt(grad.pow(2).sum(dim=-1, keepdim=True) + _EPS)
-    return (2.0 * scale) * (norms - 1.0) / norms * grad
+    return grad * (factor * (norms - 1.0) / norms)
 
 
 # --- GAIN (Yoon et al., 2018): used by the 'gain' adversarial-loss option and the GAIN baseline --

@@ -104,7 +104,7 @@ class ClosedFormAlgorithm(Algorithm):
         critic.backward_taped(tape, grad_scores, weight_grads=True, input_grad=False)
         sq_norms = None
         if self.penalised("d_mi"):  # L_GP^MI = sum_bi weight_bi f(||J_bi||^2)
-            weight = c.lambda1 * losses.zero_centred_penalty_grad(m)
+            weight = losses.zero_centred_penalty_grad(m, c.lambda1)
             if self.penalty_by_row:
                 sq_norms = critic.jacobian_penalty_gradient_by_row(tape, d, weight, c.penalty)
             else:
@@ -150,7 +150,7 @@ class ClosedFormAlgorithm(Algorithm):
             grad_scores[..., :d] = self._loss_g_mi_grad(scores[..., :d], em)
             grad_x_hat = nets["d_mi"].backward_taped(tape_d, grad_scores)[..., :d]
             grad_x_bar = (c.adversarial_weight * (1 - em)) * grad_x_hat
-            grad_x_bar += c.alpha1 * losses.recon_loss_grad(batch.x, x_bar, m)
+            grad_x_bar += losses.recon_loss_grad(batch.x, x_bar, m, c.alpha1)
             if name == "g_mi":
                 nets["g_mi"].backward_taped(tape_g, grad_x_bar, weight_grads=True,
                                             input_grad=False)  # fmt: skip
@@ -175,8 +175,8 @@ class ClosedFormAlgorithm(Algorithm):
             c, one_centred = self.config, self.regularisers["d_cg"] == "wgan_gp"
 
             def grad_penalty(jacobian: torch.Tensor) -> torch.Tensor:
-                grad = losses.hidden_penalty_grad(jacobian, c.cg_penalty_reduction, one_centred)
-                return c.lambda2 * grad
+                return losses.hidden_penalty_grad(jacobian, c.cg_penalty_reduction, one_centred,
+                                                  c.lambda2)  # fmt: skip
 
         grad, scores, jacobian = critic.critic_gradient(inputs, grad_scores, n,
                                                         h_real.shape[-1], grad_penalty)  # fmt: skip
@@ -212,7 +212,7 @@ class ClosedFormAlgorithm(Algorithm):
         grad_scores_mi = torch.zeros_like(scores_mi)
         grad_scores_mi[..., :d] = c.alpha2 * self._loss_g_mi_grad(scores_mi[..., :d],
                                                                   every_entry_imputed)  # fmt: skip
-        grad_logits = c.alpha3 * losses.classifier_loss_grad(logits, y_c)
+        grad_logits = losses.classifier_loss_grad(logits, y_c, weight=c.alpha3)
         # back through the critics and C to x_c and h_c, then G_MI, then G_CG's weights
         grad_x_c = nets["d_mi"].backward_taped(tape_d_mi, grad_scores_mi)[..., :d]
         grad_x_c = grad_x_c + nets["classifier"].backward_taped(tape_c, grad_logits)
@@ -245,6 +245,8 @@ class ClosedFormAlgorithm(Algorithm):
         rows = torch.cat([x_ce, x_unlabelled], dim=1) if adversarial else x_ce
         logits, tape_c = nets["classifier"].forward_taped(rows)
         logits_ce = logits[:, :n_ce]
+        if row_weights is None:
+            row_weights = torch.ones_like(targets[..., 0])
         grad_logits = losses.classifier_loss_grad(logits_ce, targets, row_weights)
         loss_c = self.zero()
         if adversarial:
@@ -252,7 +254,7 @@ class ClosedFormAlgorithm(Algorithm):
             scores, tape_d = nets["d_mi"].forward_taped(x_unlabelled, y_pred)
             loss_c = losses.label_adversarial_loss(scores[..., d])
             grad_scores = torch.zeros_like(scores)
-            grad_scores[..., d] = c.alpha4 * losses.label_adversarial_loss_grad(scores[..., d])
+            grad_scores[..., d] = losses.label_adversarial_loss_grad(scores[..., d], c.alpha4)
             grad_y = nets["d_mi"].backward_taped(tape_d, grad_scores)[..., d:]
             probs = torch.softmax(logits[:, n_ce:], dim=-1)  # back through the softmax
             grad_unlabelled = probs * (grad_y - (probs * grad_y).sum(-1, keepdim=True))

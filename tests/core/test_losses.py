@@ -191,6 +191,18 @@ def _gradient_cases():
          lambda j: losses.hidden_penalty_grad(j, "sum"), jacobian),
         ("hidden_penalty, one-centred", lambda j: losses.hidden_penalty(j, one_centred=True),
          lambda j: losses.hidden_penalty_grad(j, one_centred=True), jacobian),
+        # weighted, as the steps use them
+        ("recon_loss x 10", lambda b: 10.0 * losses.recon_loss(x, b, mask),
+         lambda b: losses.recon_loss_grad(x, b, mask, 10.0), x_bar),
+        ("classifier_loss x 0.01", lambda s: 0.01 * losses.classifier_loss(s, targets),
+         lambda s: losses.classifier_loss_grad(s, targets, weight=0.01), scores[..., :3]),
+        ("label_adversarial_loss x 0.1", lambda s: 0.1 * losses.label_adversarial_loss(s),
+         lambda s: losses.label_adversarial_loss_grad(s, 0.1), scores[..., 0]),
+        ("zero_centred_penalty x 10", lambda q: 10.0 * losses.zero_centred_penalty(q, mask),
+         lambda q: losses.zero_centred_penalty_grad(mask, 10.0), sq_norms),
+        ("hidden_penalty x 10, one-centred, sum",
+         lambda j: 10.0 * losses.hidden_penalty(j, "sum", one_centred=True),
+         lambda j: losses.hidden_penalty_grad(j, "sum", True, 10.0), jacobian),
     ]  # fmt: skip
 
 
