@@ -19,9 +19,7 @@ a fixed classifier (an MLP shaped like HexaGAN's C, or logistic regression).
 
 from __future__ import annotations
 
-import numbers
 from abc import ABCMeta, abstractmethod
-from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -37,7 +35,9 @@ from sklearn.semi_supervised import SelfTrainingClassifier
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
+from hexagan_core.device import resolve_device
 from hexagan_core.losses import gain_discriminator_loss, gain_generator_loss, recon_loss
+from hexagan_core.validation import Interval, Rule, check_params
 
 __all__ = [
     "IMPUTERS",
@@ -60,49 +60,7 @@ DEVICES: tuple[str, ...] = ("cpu", "cuda", "mps", "auto")
 # --- parameter and input validation ----------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Interval:
-    """Numbers of one kind ("int" or "float") in [low, high]."""
-
-    kind: str
-    low: float
-    high: float = float("inf")
-    allow_none: bool = False
-
-    def accepts(self, value: Any) -> bool:
-        if value is None:
-            return self.allow_none
-        is_int = isinstance(value, numbers.Integral) and not isinstance(value, bool)
-        is_float = isinstance(value, numbers.Real) and not isinstance(value, bool)
-        right_kind = is_int if self.kind == "int" else is_float
-        return right_kind and self.low <= value <= self.high
-
-    def __str__(self) -> str:
-        noun = "an int" if self.kind == "int" else "a float"
-        closing = ")" if self.high == float("inf") else "]"
-        text = f"{noun} in the range [{self.low:g}, {self.high:g}{closing}"
-        return f"{text} or None" if self.allow_none else text
-
-
-_SEED = _Interval("int", 0, 2**32 - 1)
-
-# Each estimator's table: parameter name -> an _Interval or a tuple of allowed strings.
-_Constraints = dict[str, _Interval | tuple[str, ...]]
-
-
-def _validate_params(owner: BaseEstimator, constraints: _Constraints) -> None:
-    """Raise ValueError naming the parameter, its owner, what is allowed and the bad value."""
-    for name, rule in constraints.items():
-        value = getattr(owner, name)
-        if isinstance(rule, _Interval):
-            ok, allowed = rule.accepts(value), str(rule)
-        else:
-            ok, allowed = value in rule, "one of " + ", ".join(repr(option) for option in rule)
-        if not ok:
-            raise ValueError(
-                f"The '{name}' parameter of {type(owner).__name__} must be {allowed}. "
-                f"Got {value!r} instead."
-            )
+_SEED = Interval("int", 0, 2**32 - 1)
 
 
 def _check_matrix(X: Any, n_features: int | None = None) -> np.ndarray:
@@ -123,11 +81,11 @@ def _check_matrix(X: Any, n_features: int | None = None) -> np.ndarray:
 class _BaseImputer(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
     """The shared contract: validate, learn in `_fit`, estimate in `_impute`, keep observed."""
 
-    _parameter_constraints: ClassVar[_Constraints] = {}
+    _parameter_constraints: ClassVar[dict[str, Rule]] = {}
 
     def fit(self, X: Any, y: Any = None) -> Self:
         """Learn from X (NaN = missing). `y` is ignored; it is there for scikit-learn pipelines."""
-        _validate_params(self, self._parameter_constraints)
+        check_params(self, self._parameter_constraints)
         X = _check_matrix(X)
         self.n_features_in_ = X.shape[1]
         self._fit(X)
@@ -204,7 +162,7 @@ class KNNImputer(_SklearnImputer):
         distances weigh the columns equally.
     """
 
-    _parameter_constraints: ClassVar[_Constraints] = {"n_neighbors": _Interval("int", 1)}
+    _parameter_constraints: ClassVar[dict[str, Rule]] = {"n_neighbors": Interval("int", 1)}
 
     def __init__(self, *, n_neighbors: int = 5) -> None:
         self.n_neighbors = n_neighbors
@@ -229,9 +187,9 @@ class MICEImputer(_SklearnImputer):
         regressor.
     """
 
-    _parameter_constraints: ClassVar[_Constraints] = {
-        "max_iter": _Interval("int", 1),
-        "n_nearest_features": _Interval("int", 1, allow_none=True),
+    _parameter_constraints: ClassVar[dict[str, Rule]] = {
+        "max_iter": Interval("int", 1),
+        "n_nearest_features": Interval("int", 1, allow_none=True),
         "seed": _SEED,
     }
 
@@ -281,11 +239,11 @@ class MissForestImputer(MICEImputer):
         Seed of the trees and of the imputation order.
     """
 
-    _parameter_constraints: ClassVar[_Constraints] = {
+    _parameter_constraints: ClassVar[dict[str, Rule]] = {
         **MICEImputer._parameter_constraints,
-        "n_estimators": _Interval("int", 1),
-        "max_depth": _Interval("int", 1),
-        "max_features": _Interval("float", 1e-6, 1.0),
+        "n_estimators": Interval("int", 1),
+        "max_depth": Interval("int", 1),
+        "max_features": Interval("float", 1e-6, 1),
     }
 
     def __init__(
@@ -319,16 +277,14 @@ class MissForestImputer(MICEImputer):
 
 
 def _resolve_device(name: str) -> torch.device:
-    """The torch device for a `device` option; 'auto' prefers CUDA, then MPS, then the CPU."""
-    cuda, mps = torch.cuda.is_available(), torch.backends.mps.is_available()
-    if name == "auto":
-        return torch.device("cuda" if cuda else "mps" if mps else "cpu")
-    if (name == "cuda" and not cuda) or (name == "mps" and not mps):
+    """The torch device for a `device` option (one of DEVICES); 'auto' prefers CUDA, then MPS."""
+    try:
+        return resolve_device(name)
+    except ValueError:  # DEVICES holds only known names, so the device is not available here
         raise ValueError(
             f"The 'device' parameter is {name!r}, but that device is not available here; "
             "use 'cpu' or 'auto'."
-        )
-    return torch.device(name)
+        ) from None
 
 
 def _gain_mlp(n_inputs: int, width: int, rng: torch.Generator, device: torch.device) -> nn.Module:
@@ -389,12 +345,12 @@ class GAINImputer(_BaseImputer):
     Adversarial Nets", ICML 2018.
     """
 
-    _parameter_constraints: ClassVar[_Constraints] = {
-        "iterations": _Interval("int", 1),
-        "batch_size": _Interval("int", 1),
-        "alpha": _Interval("float", 0.0),
-        "hint_rate": _Interval("float", 0.0, 1.0),
-        "lr": _Interval("float", 1e-12, 1.0),
+    _parameter_constraints: ClassVar[dict[str, Rule]] = {
+        "iterations": Interval("int", 1),
+        "batch_size": Interval("int", 1),
+        "alpha": Interval("float", 0),
+        "hint_rate": Interval("float", 0, 1),
+        "lr": Interval("float", 1e-12, 1),
         "seed": _SEED,
         "device": DEVICES,
     }
@@ -554,7 +510,7 @@ class ClassificationPipeline(ClassifierMixin, BaseEstimator):
     classes_ : ndarray of the labels seen among the labelled rows
     """
 
-    _parameter_constraints: ClassVar[_Constraints] = {
+    _parameter_constraints: ClassVar[dict[str, Rule]] = {
         "imputer": IMPUTERS,
         "balance": ("none", "smote"),
         "semi_supervised": ("none", "self_training"),
@@ -586,7 +542,7 @@ class ClassificationPipeline(ClassifierMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any) -> Self:
         """Fit on X (scaled, NaN = missing) and integer labels y (-1 = unlabelled row)."""
-        _validate_params(self, self._parameter_constraints)
+        check_params(self, self._parameter_constraints)
         X = _check_matrix(X)
         y = self._check_labels(y, X.shape[0])
         labelled = y != UNLABELLED

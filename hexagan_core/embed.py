@@ -9,14 +9,15 @@ real points of their class.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from hexagan_core.apportion import largest_remainder
 from hexagan_core.experiment import RunResult
+from hexagan_core.validation import Interval, check_param
 
 __all__ = ["EMBEDDINGS", "embed", "hidden_space_points", "stratified_subsample"]
 
@@ -33,10 +34,7 @@ def stratified_subsample(labels: np.ndarray, max_points: int, seed: int) -> np.n
     (taken from the largest quotas), so a rare class never vanishes from the picture. With no
     more rows than `max_points`, all rows are returned.
     """
-    if not isinstance(max_points, numbers.Integral) or isinstance(max_points, bool):
-        raise ValueError(f"The 'max_points' parameter must be an int >= 1. Got {max_points!r}.")
-    if max_points < 1:
-        raise ValueError(f"The 'max_points' parameter must be an int >= 1. Got {max_points!r}.")
+    check_param(max_points, "max_points", "stratified_subsample", Interval("int", 1))
     labels = np.asarray(labels)
     if labels.ndim != 1:
         raise ValueError(f"labels must be 1-D. Got shape {labels.shape}.")
@@ -46,7 +44,7 @@ def stratified_subsample(labels: np.ndarray, max_points: int, seed: int) -> np.n
     rng = np.random.default_rng(seed)
     _, codes = np.unique(labels, return_inverse=True)
     sizes = np.bincount(codes)
-    quotas = _largest_remainder(sizes, int(max_points), rng)
+    quotas = largest_remainder(sizes, int(max_points) / n, int(max_points), rng)
     # Keep one row of every group that would vanish, taken from the largest quotas.
     for group in np.flatnonzero(quotas == 0):
         donor = int(np.argmax(quotas))
@@ -60,16 +58,6 @@ def stratified_subsample(labels: np.ndarray, max_points: int, seed: int) -> np.n
         if quota
     ]
     return np.sort(np.concatenate(picked))
-
-
-def _largest_remainder(sizes: np.ndarray, total: int, rng: np.random.Generator) -> np.ndarray:
-    """Integer quotas summing to `total` (< sizes.sum()), proportional to `sizes`."""
-    exact = sizes * (total / sizes.sum())
-    quotas = np.floor(exact).astype(np.int64)
-    # The fractional parts sum to the shortfall, so enough groups have one to receive it.
-    order = np.lexsort((rng.random(len(sizes)), -(exact - quotas)))
-    quotas[order[: total - int(quotas.sum())]] += 1
-    return quotas
 
 
 def hidden_space_points(
@@ -87,11 +75,9 @@ def hidden_space_points(
     class, `n_generated_per_class` rows). A model trained without labels gives "observed" rows of
     class "n/a" only. Above `max_points`, a subsample stratified by (source, class) is kept.
     """
-    if not isinstance(n_generated_per_class, numbers.Integral) or n_generated_per_class < 0:
-        raise ValueError(
-            "The 'n_generated_per_class' parameter must be an int >= 0. "
-            f"Got {n_generated_per_class!r}."
-        )
+    check_param(
+        n_generated_per_class, "n_generated_per_class", "hidden_space_points", Interval("int", 0)
+    )
     experiment, model = result.experiment, result.model
     train = experiment.train
     hidden = [model.hidden(train.x_input, seed=seed)]
@@ -132,11 +118,7 @@ def embed(
     progress : callable, optional
         Called with 0.0 before and 1.0 after the projection.
     """
-    if method not in EMBEDDINGS:
-        allowed = ", ".join(repr(m) for m in EMBEDDINGS)
-        raise ValueError(
-            f"The 'method' parameter of embed must be one of {allowed}. Got {method!r}."
-        )
+    check_param(method, "method", "embed", EMBEDDINGS)
     columns = [c for c in points.columns if isinstance(c, str) and _is_hidden_column(c)]
     if not columns:
         raise ValueError("points has no hidden-vector columns h0, h1, ...")

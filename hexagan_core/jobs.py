@@ -36,7 +36,8 @@ from typing import Any, Literal
 import torch
 
 from hexagan_core import experiment, study
-from hexagan_core.model import resolve_device
+from hexagan_core.device import resolve_device
+from hexagan_core.validation import Interval, check_param
 
 __all__ = ["GpuSlots", "JobManager", "JobSnapshot", "JobStatus"]
 
@@ -89,10 +90,7 @@ class GpuSlots:
     """At most `slots` holders at a time; waiters are served in arrival order (FIFO)."""
 
     def __init__(self, slots: int = 1) -> None:
-        if not isinstance(slots, int) or isinstance(slots, bool) or slots < 1:
-            raise ValueError(
-                f"The 'slots' parameter of GpuSlots must be an int >= 1. Got {slots!r}."
-            )
+        check_param(slots, "slots", "GpuSlots", Interval("int", 1))
         self._slots = slots
         self._in_use = 0
         self._waiting: deque[object] = deque()
@@ -158,7 +156,7 @@ class JobManager:
         manager (what the dashboard wants); an int gives this manager slots of its own (tests).
     resolve_device : callable, default=None
         Maps the requested device ('auto', 'cpu', ...) to the one the job runs on, as a string.
-        Default: `model.resolve_device`. A test can force 'cuda' to exercise the GPU queue on a
+        Default: `device.resolve_device`. A test can force 'cuda' to exercise the GPU queue on a
         CPU-only machine; the job itself still runs on the device its options ask for.
     """
 
@@ -171,11 +169,7 @@ class JobManager:
         resolve_device: Callable[[str], str] | None = None,
     ) -> None:
         for name, value in (("max_history", max_history), ("max_finished", max_finished)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(
-                    f"The '{name}' parameter of JobManager must be an int >= 1. "
-                    f"Got {value!r} instead."
-                )
+            check_param(value, name, "JobManager", Interval("int", 1))
         self.max_history, self.max_finished = max_history, max_finished
         self._slots = _PROCESS_GPU_SLOTS if gpu_slots is None else GpuSlots(gpu_slots)
         self._resolve = resolve_device or _default_resolve

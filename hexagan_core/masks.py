@@ -17,12 +17,14 @@ Bernoulli draws would scatter by several percent on small tables.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
+
+from hexagan_core.apportion import largest_remainder
+from hexagan_core.validation import Interval, check_param, parameter_error
 
 __all__ = [
     "MECHANISMS",
+    "RATES",
     "hide_labels",
     "mar",
     "mcar",
@@ -33,21 +35,13 @@ __all__ = [
 
 MECHANISMS = ("mcar", "mar", "mnar")
 
+RATES = Interval("float", 0.0, 1.0, closed="left")
+"""The rates every function here accepts: a share of the observed entries (or labels) to hide."""
+
 # Share of the columns that MAR keeps fully observed and uses as predictors (hyperimpute's p_obs).
 MAR_PREDICTOR_FRACTION = 0.3
 
 _BISECTION_STEPS = 100
-
-
-def _check_rate(rate: float, owner: str, name: str = "rate") -> float:
-    """`rate` as a float in [0, 1), or a ValueError in scikit-learn's format."""
-    ok = isinstance(rate, numbers.Real) and not isinstance(rate, bool) and 0.0 <= rate < 1.0
-    if not ok:
-        raise ValueError(
-            f"The '{name}' parameter of {owner} must be a float in the range [0.0, 1.0). "
-            f"Got {rate!r} instead."
-        )
-    return float(rate)
 
 
 def _check_observed(observed: np.ndarray, owner: str) -> np.ndarray:
@@ -127,7 +121,7 @@ def mcar(observed: np.ndarray, rate: float, rng: np.random.Generator) -> np.ndar
 
     `observed` may have any shape.
     """
-    rate = _check_rate(rate, "mcar")
+    rate = float(check_param(rate, "rate", "mcar", RATES))
     observed = _check_observed(observed, "mcar")
     candidates = np.flatnonzero(observed)
     n_remove = round(rate * candidates.size)
@@ -150,7 +144,7 @@ def mar(
     columns is hidden instead and the realised rate falls short of `rate`.
     Needs at least two columns with observed values.
     """
-    rate = _check_rate(rate, "mar")
+    rate = float(check_param(rate, "rate", "mar", RATES))
     values, observed = _check_matrix(values, observed, "mar")
     remove = np.zeros(observed.shape, dtype=bool)
     if rate == 0.0:
@@ -190,7 +184,7 @@ def mnar(
     makes column j lose a `rate` share of its observed entries. A constant column is masked
     uniformly at that rate.
     """
-    rate = _check_rate(rate, "mnar")
+    rate = float(check_param(rate, "rate", "mnar", RATES))
     values, observed = _check_matrix(values, observed, "mnar")
     remove = np.zeros(observed.shape, dtype=bool)
     if rate == 0.0:
@@ -212,17 +206,12 @@ def remove_mask(
     rng: np.random.Generator,
 ) -> np.ndarray:
     """The `remove` mask of the named mechanism ('mcar' ignores `values`)."""
+    check_param(mechanism, "mechanism", "remove_mask", MECHANISMS)
     if mechanism == "mcar":
         return mcar(observed, rate, rng)
     if mechanism == "mar":
         return mar(values, observed, rate, rng)
-    if mechanism == "mnar":
-        return mnar(values, observed, rate, rng)
-    allowed = ", ".join(repr(m) for m in MECHANISMS)
-    raise ValueError(
-        f"The 'mechanism' parameter of remove_mask must be one of {allowed}. "
-        f"Got {mechanism!r} instead."
-    )
+    return mnar(values, observed, rate, rng)
 
 
 def _check_labels(labels: np.ndarray, owner: str) -> np.ndarray:
@@ -249,7 +238,7 @@ def hide_labels(
     remainders get the leftover rows), and each class keeps at least one labelled candidate row,
     which can make the realised rate slightly lower for tiny classes.
     """
-    rate = _check_rate(rate, "hide_labels")
+    rate = float(check_param(rate, "rate", "hide_labels", RATES))
     labels = _check_labels(labels, "hide_labels")
     hidden = labels.copy()
     if rows is None:
@@ -269,10 +258,7 @@ def hide_labels(
         )
     candidates = candidates[labels[candidates] >= 0]
     classes, counts = np.unique(labels[candidates], return_counts=True)
-    quotas = rate * counts
-    n_hide = np.floor(quotas).astype(np.int64)
-    leftover = round(rate * candidates.size) - int(n_hide.sum())
-    n_hide[np.argsort(-(quotas - n_hide), kind="stable")[:leftover]] += 1
+    n_hide = largest_remainder(counts, rate, round(rate * candidates.size))
     n_hide = np.minimum(n_hide, counts - 1)
     for label, count in zip(classes, n_hide, strict=True):
         members = candidates[labels[candidates] == label]
@@ -294,12 +280,7 @@ def subsample_imbalance(
     max(1, round(n_largest_other / ratio)) random rows, or all of them when the data are already
     at least that imbalanced.
     """
-    is_real = isinstance(ratio, numbers.Real) and not isinstance(ratio, bool)
-    if not is_real or not ratio >= 1.0 or not np.isfinite(ratio):
-        raise ValueError(
-            "The 'ratio' parameter of subsample_imbalance must be a float in the range "
-            f"[1.0, inf). Got {ratio!r} instead."
-        )
+    check_param(ratio, "ratio", "subsample_imbalance", Interval("float", 1.0, closed="left"))
     labels = _check_labels(labels, "subsample_imbalance")
     classes, counts = np.unique(labels[labels >= 0], return_counts=True)
     if classes.size < 2:
@@ -310,10 +291,8 @@ def subsample_imbalance(
     if minority is None:
         minority = int(classes[np.flatnonzero(counts == counts.min())[-1]])
     elif minority not in classes:
-        raise ValueError(
-            "The 'minority' parameter of subsample_imbalance must be a labelled class, one of "
-            f"{classes.tolist()}. Got {minority!r} instead."
-        )
+        allowed = f"a labelled class, one of {classes.tolist()}"
+        raise parameter_error("minority", "subsample_imbalance", allowed, minority)
     n_minority = int(counts[classes == minority][0])
     n_keep = max(1, round(counts[classes != minority].max() / ratio))
     if n_keep >= n_minority:

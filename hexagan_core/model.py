@@ -15,30 +15,15 @@ import numpy as np
 import torch
 
 from hexagan_core.config import HexaGANConfig
+from hexagan_core.device import resolve_device
 from hexagan_core.networks import HexaGANNetworks, build_networks
 
+# resolve_device lives in device.py; it stays importable from here for the modules that did.
 __all__ = ["HexaGANModel", "resolve_device"]
 
 _WEIGHTS = "weights.pt"
 _CONFIG = "config.json"
 _META = "model.json"
-
-
-def resolve_device(device: str = "auto") -> torch.device:
-    """'auto' picks CUDA, then Apple MPS, then CPU; an unavailable explicit choice is an error."""
-    if device == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if device not in ("cpu", "cuda", "mps") and not device.startswith("cuda:"):
-        raise ValueError(f"device must be one of 'auto', 'cpu', 'cuda', 'mps'. Got {device!r}.")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} was requested but CUDA is not available here.")
-    if device == "mps" and not torch.backends.mps.is_available():
-        raise ValueError("device 'mps' was requested but Apple MPS is not available here.")
-    return torch.device(device)
 
 
 @dataclass

@@ -20,7 +20,6 @@ or the scaler.
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,11 +28,12 @@ import pandas as pd
 from hexagan_core.data import Dataset, MinMaxScaler, TableEncoder, stratified_split
 from hexagan_core.masks import (
     MECHANISMS,
-    _check_rate,
+    RATES,
     hide_labels,
     remove_mask,
     subsample_imbalance,
 )
+from hexagan_core.validation import Interval, check_param
 
 __all__ = ["Experiment", "Split", "prepare"]
 
@@ -104,28 +104,12 @@ def _check_parameters(
     seed: int,
 ) -> None:
     """Raise a ValueError naming the first bad parameter of `prepare`."""
-    _check_rate(missing_rate, "prepare", "missing_rate")
-    _check_rate(label_missing_rate, "prepare", "label_missing_rate")
-    if mechanism not in MECHANISMS:
-        allowed = ", ".join(repr(m) for m in MECHANISMS)
-        raise ValueError(
-            f"The 'mechanism' parameter of prepare must be one of {allowed}. "
-            f"Got {mechanism!r} instead."
-        )
-    if imbalance_ratio is not None:
-        is_real = isinstance(imbalance_ratio, numbers.Real) and not isinstance(
-            imbalance_ratio, bool
-        )
-        if not is_real or not 1.0 <= imbalance_ratio < np.inf:
-            raise ValueError(
-                "The 'imbalance_ratio' parameter of prepare must be a float in the range "
-                f"[1.0, inf) or None. Got {imbalance_ratio!r} instead."
-            )
-    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(
-            f"The 'seed' parameter of prepare must be an int in the range [0, inf). "
-            f"Got {seed!r} instead."
-        )
+    check_param(missing_rate, "missing_rate", "prepare", RATES)
+    check_param(label_missing_rate, "label_missing_rate", "prepare", RATES)
+    check_param(mechanism, "mechanism", "prepare", MECHANISMS)
+    ratios = Interval("float", 1.0, closed="left", allow_none=True)
+    check_param(imbalance_ratio, "imbalance_ratio", "prepare", ratios)
+    check_param(seed, "seed", "prepare", Interval("int", 0))
     if dataset.labels is None:
         for name, value, unused in (
             ("imbalance_ratio", imbalance_ratio, None),

@@ -16,7 +16,6 @@ heavier load (5).
 from __future__ import annotations
 
 import contextlib
-import numbers
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -36,6 +35,7 @@ from hexagan_core.masks import MECHANISMS
 from hexagan_core.model import resolve_device
 from hexagan_core.protocol import Experiment, prepare
 from hexagan_core.train import Validation, can_train_together, fit_ensemble
+from hexagan_core.validation import Interval, check_param, describe, parameter_error
 
 __all__ = [
     "METHODS",
@@ -82,49 +82,26 @@ class StudyOptions:
 
     def validate(self) -> StudyOptions:
         """Return self, or raise ValueError naming the first bad parameter and its value."""
-        _check_sequence(self.rates, "rates", _is_rate, "floats in the range (0, 1)")
-        _check_sequence(self.methods, "methods", METHODS.__contains__, _one_of(METHODS))
-        _check_sequence(self.seeds, "seeds", _is_seed, "ints in the range [0, inf)")
-        if self.mechanism not in MECHANISMS:
-            _fail("mechanism", _one_of(MECHANISMS), self.mechanism)
+        rates, seeds = Interval("float", 0, 1, closed="neither"), Interval("int", 0)
+        _check_sequence(self.rates, "rates", rates.accepts, "floats in the range (0, 1)")
+        _check_sequence(self.methods, "methods", METHODS.__contains__, describe(METHODS))
+        _check_sequence(self.seeds, "seeds", seeds.accepts, "ints in the range [0, inf)")
+        check_param(self.mechanism, "mechanism", "StudyOptions", MECHANISMS)
         for name in ("iterations", "gain_iterations"):
-            if not _is_int(getattr(self, name), 1):
-                _fail(name, "an int in the range [1, inf)", getattr(self, name))
-        if self.max_rows is not None and not _is_int(self.max_rows, 10):
-            _fail("max_rows", "an int in the range [10, inf) or None", self.max_rows)
+            check_param(getattr(self, name), name, "StudyOptions", Interval("int", 1))
+        max_rows = Interval("int", 10, allow_none=True)
+        check_param(self.max_rows, "max_rows", "StudyOptions", max_rows)
         if not isinstance(self.data, str) or not self.data.strip():
-            _fail("data", "a built-in dataset name or a CSV path", self.data)
+            allowed = "a built-in dataset name or a CSV path"
+            raise parameter_error("data", "StudyOptions", allowed, self.data)
         resolve_device(self.device)  # raises ValueError naming an unknown or unavailable device
         return self
-
-
-def _fail(name: str, allowed: str, value: Any) -> None:
-    raise ValueError(
-        f"The '{name}' parameter of StudyOptions must be {allowed}. Got {value!r} instead."
-    )
-
-
-def _one_of(options: tuple[str, ...]) -> str:
-    return "one of " + ", ".join(repr(o) for o in options)
-
-
-def _is_int(value: Any, low: int) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= low
-
-
-def _is_rate(value: Any) -> bool:
-    is_real = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    return is_real and 0.0 < float(value) < 1.0
-
-
-def _is_seed(value: Any) -> bool:
-    return _is_int(value, 0)
 
 
 def _check_sequence(values: Any, name: str, accepts: Callable[[Any], bool], what: str) -> None:
     """A non-empty sequence of distinct accepted values (one bad value is named)."""
     if isinstance(values, str) or not isinstance(values, (tuple, list)) or not values:
-        _fail(name, f"a non-empty tuple of {what}", values)
+        raise parameter_error(name, "StudyOptions", f"a non-empty tuple of {what}", values)
     for value in values:
         if not accepts(value):
             raise ValueError(
@@ -132,7 +109,7 @@ def _check_sequence(values: Any, name: str, accepts: Callable[[Any], bool], what
                 f"Got {value!r} in {tuple(values)!r} instead."
             )
     if len(set(values)) != len(values):
-        _fail(name, f"a tuple of distinct {what}", values)
+        raise parameter_error(name, "StudyOptions", f"a tuple of distinct {what}", values)
 
 
 @dataclass

@@ -13,13 +13,13 @@ import pandas as pd
 import pytest
 from sklearn.utils import Bunch
 
-from hexagan_core import data as data_module
 from hexagan_core.data import (
     BUILTIN_DATASETS,
     DataError,
     Dataset,
     MinMaxScaler,
     TableEncoder,
+    _catalogue,  # where the downloads look up their source
     load_builtin,
     read_csv,
     stratified_split,
@@ -154,7 +154,7 @@ def test_credit_from_openml_renames_columns(monkeypatch, tmp_path):
         target = pd.Series(pd.Categorical(["0", "1"] * 20), name="y")
         return Bunch(data=data, target=target)
 
-    monkeypatch.setattr(data_module, "fetch_openml", fake_fetch_openml)
+    monkeypatch.setattr(_catalogue, "fetch_openml", fake_fetch_openml)
     ds = load_builtin("credit", data_dir=tmp_path, cache_dir=tmp_path / "cache", download=True)
     assert calls == [{"data_id": 42477, "data_home": str(tmp_path / "cache"), "as_frame": True}]
     assert list(ds.features.columns) == CREDIT_COLUMNS
@@ -168,7 +168,7 @@ def test_openml_failures_fall_through(monkeypatch, tmp_path):
     def offline_fetch_openml(**kwargs):
         raise URLError("no route to host")
 
-    monkeypatch.setattr(data_module, "fetch_openml", offline_fetch_openml)
+    monkeypatch.setattr(_catalogue, "fetch_openml", offline_fetch_openml)
     kwargs = {"data_dir": tmp_path, "cache_dir": tmp_path / "cache", "download": True}
     with pytest.raises(DataError, match="credit is not available offline"):
         load_builtin("credit", **kwargs)
@@ -241,7 +241,7 @@ def test_mnist_download_is_verified_and_cached(monkeypatch, shared_datasets, tmp
     mirror.mkdir()
     for file in MNIST_FILES:
         os.symlink(shared_datasets / "mnist" / file, mirror / file)
-    monkeypatch.setattr(data_module, "MNIST_URL", mirror.as_uri() + "/")
+    monkeypatch.setattr(_catalogue, "MNIST_URL", mirror.as_uri() + "/")
     cache, empty = tmp_path / "cache", tmp_path / "empty"
     ds = load_builtin("mnist", data_dir=empty, cache_dir=cache, download=True)
     assert ds.features.shape == (70000, 784)
@@ -259,7 +259,7 @@ def test_mnist_corrupt_download_falls_back(monkeypatch, tmp_path):
     mirror.mkdir()
     for file in MNIST_FILES:
         (mirror / file).write_bytes(b"not mnist")
-    monkeypatch.setattr(data_module, "MNIST_URL", mirror.as_uri() + "/")
+    monkeypatch.setattr(_catalogue, "MNIST_URL", mirror.as_uri() + "/")
     cache = tmp_path / "cache"
     ds = load_builtin("mnist", data_dir=tmp_path / "empty", cache_dir=cache, download=True)
     assert len(ds.features) == 5000

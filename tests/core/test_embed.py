@@ -45,8 +45,14 @@ def test_stratified_subsample_rounds_by_largest_remainder_and_keeps_rare_groups(
 
 def test_stratified_subsample_small_input_and_bad_sizes():
     assert stratified_subsample(np.zeros(7), 10, seed=0).tolist() == list(range(7))
-    with pytest.raises(ValueError, match="'max_points' parameter must be an int >= 1. Got 0"):
+    with pytest.raises(
+        ValueError,
+        match=r"'max_points' parameter of stratified_subsample must be an int in the range "
+        r"\[1, inf\). Got 0 instead",
+    ):
         stratified_subsample(np.zeros(7), 0, seed=0)
+    with pytest.raises(ValueError, match="'max_points' parameter .* Got 2.5 instead"):
+        stratified_subsample(np.zeros(7), 2.5, seed=0)
 
 
 def test_hidden_space_points_of_a_run(run):
