@@ -6,9 +6,8 @@ imputation quality.
         [--projections 4] [--models 8] [--compiled | --no-compiled] [--warm-compile-cache]
 
 1. ms per iteration, preset 'paper' (5 D_MI, E, G_MI, 10 x (5 D_CG + G_CG), C: 68 updates), of
-   the algorithm (`Algorithm.iteration`, autograd), of the engine (the closed-form backend,
-   as `fit` runs it: a large draw of random numbers is made for the next iteration on another
-   thread, so the CPU-time column leaves it out), and of the engine with the
+   the algorithm (`Algorithm.iteration`, autograd), of the engine (the closed-form backend),
+   and of the engine with the
    random-projection estimate of L_GP^MI (`--projections`, default 4), on breast (d = 30) and on
    madelon (d = 500; offline it is the synthetic set of Madelon's recipe). All run on twins
    built from the same seed, alternately, after warm-up iterations; the table gives the
@@ -63,9 +62,9 @@ from hexagan_core.algorithm import Algorithm  # noqa: E402
 from hexagan_core.config import preset  # noqa: E402
 from hexagan_core.control import RunControl  # noqa: E402
 from hexagan_core.data import load_builtin  # noqa: E402
+from hexagan_core.device import resolve_device  # noqa: E402
 from hexagan_core.engine import build_algorithm  # noqa: E402
 from hexagan_core.engine.runtime import release_freed_heap  # noqa: E402
-from hexagan_core.model import resolve_device  # noqa: E402
 from hexagan_core.protocol import prepare  # noqa: E402
 from hexagan_core.train import Validation, fit  # noqa: E402
 
@@ -195,8 +194,8 @@ def load_datasets(plan: Plan) -> dict[str, tuple[np.ndarray, np.ndarray, list[st
 
 
 def _iteration(algorithm: Algorithm) -> None:
-    """One iteration as `fit` runs it (another follows: draws are made ahead where that pays)."""
-    algorithm.iteration(algorithm.draw(ahead=True))
+    """One iteration as `fit` runs it."""
+    algorithm.iteration(algorithm.draw())
 
 
 def _timed_steps(obj: Any, steps: dict[str, str], totals: dict[str, float], device) -> None:
@@ -231,7 +230,6 @@ def time_iterations(
         variants["compiled_projected"] = variants["projected"].replace(engine="compiled")
     trainers = {name: build_algorithm([cfg], [x], [y], device) for name, cfg in variants.items()}
     algorithm = Algorithm([config], [x], [y], device)
-    # as `fit` runs them: each draws the next iteration's numbers ahead where that pays
     runs = {name: functools.partial(_iteration, t) for name, t in
             {"algorithm": algorithm, **trainers}.items()}  # fmt: skip
     first_iteration_s = {}

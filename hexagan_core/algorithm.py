@@ -339,9 +339,8 @@ class Algorithm:
 
     # --- Algorithm 1 ------------------------------------------------------------------------
 
-    def draw(self, ahead: bool = False) -> Draws:
-        """This iteration's random numbers. `ahead`: another iteration follows (a backend may
-        start drawing its numbers meanwhile)."""
+    def draw(self) -> Draws:
+        """This iteration's random numbers."""
         return self.sampler.draw()
 
     def iteration(self, draws: Draws, warm_up: bool = False) -> Record:
@@ -366,9 +365,6 @@ class Algorithm:
         if self.k:  # (3)
             record.update(self.c_step(draws))
         return record
-
-    def close(self) -> None:
-        """Release what the run holds beyond its tensors (a backend's threads)."""
 
     def sync_members(self) -> None:
         """Write the trained weights into each model's own networks (for evaluation, saving)."""

@@ -172,7 +172,7 @@ class Sampler:
         picks, directions = [], []
         n_projections, n_critic_rows = c.penalty_projections, layout.rows["d_mi"][1]
         # E's fill noise, the denoising draws and G_CG's latent noise, in one call per model
-        n_fill, n_keep, n_latent = self.uniform_sizes()
+        n_fill, n_keep, n_latent = self._uniform_sizes()
         uniform = torch.empty((self.n_models, n_fill + n_keep + n_latent), device=self.device,
                               dtype=self.dtype)  # fmt: skip
         for k, generator in enumerate(self.generators):
@@ -203,16 +203,12 @@ class Sampler:
         return Draws(drawn, keep_mask, latent, layout,
                      torch.stack(directions) if directions else None)  # fmt: skip
 
-    def uniform_sizes(self) -> tuple[int, int, int]:
+    def _uniform_sizes(self) -> tuple[int, int, int]:
         """Uniform values per model and iteration: E's fill noise, the denoising draws (0
         without denoising) and G_CG's latent noise."""
         layout, d = self.layout, self.d
         n_keep = layout.batch_rows * d if self.config.recon_drop_rate > 0 else 0
         return layout.n_rows * d, n_keep, layout.n_latent * self.noise_dim
-
-    def values_per_iteration(self) -> int:
-        """Random values one iteration draws for all K models (row picks and uniforms)."""
-        return self.n_models * (self.layout.n_rows + sum(self.uniform_sizes()))
 
     def _pick(self, pool: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
         """n rows of `pool`, drawn with replacement."""

@@ -23,9 +23,10 @@ from hexagan_core import metrics
 from hexagan_core.algorithm import Algorithm
 from hexagan_core.config import HexaGANConfig
 from hexagan_core.control import RunControl
+from hexagan_core.device import resolve_device
 from hexagan_core.engine import build_algorithm
 from hexagan_core.engine.runtime import cpu_threads, release_freed_heap
-from hexagan_core.model import HexaGANModel, resolve_device
+from hexagan_core.model import HexaGANModel
 
 __all__ = ["fit", "fit_ensemble", "can_train_together", "Validation", "Callback"]
 
@@ -166,10 +167,7 @@ def fit_ensemble(
     with cpu_threads(torch_device, configs[0]):
         algorithm = build_algorithm(configs, [x for x, _ in checked], [y for _, y in checked],
                                     torch_device)  # fmt: skip
-        try:
-            return _train(algorithm, validations, callback, control or RunControl(), select_best)
-        finally:
-            algorithm.close()
+        return _train(algorithm, validations, callback, control or RunControl(), select_best)
 
 
 def _train(algorithm: Algorithm, validations: list[Validation | None], callback: Callback | None,
@@ -192,7 +190,7 @@ def _train(algorithm: Algorithm, validations: list[Validation | None], callback:
             break
         warm_up = it <= config.pretrain_iterations
         algorithm.set_learning_rates(max(0, it - config.pretrain_iterations - 1))
-        record = algorithm.iteration(algorithm.draw(ahead=it < last), warm_up)
+        record = algorithm.iteration(algorithm.draw(), warm_up)
         if warm_up:
             continue
         # Accumulate on the device: no host synchronisation between reports.

@@ -8,13 +8,10 @@ tiny, so autograd's bookkeeping would cost more than the arithmetic. Same losses
 as the algorithm (tests/core/test_engine_equivalence.py checks every update of whole iterations).
 
 Also here: D_MI's exact penalty of wide critics taken row by row over each row's active units,
-loss values skipped for updates whose values nobody keeps, and the next iteration's random
-numbers drawn on another core (`DrawAhead`).
+and loss values skipped for updates whose values nobody keeps.
 """
 
 from __future__ import annotations
-
-import os
 
 import numpy as np
 import torch
@@ -23,15 +20,10 @@ from hexagan_core import losses
 from hexagan_core.algorithm import Algorithm, Record
 from hexagan_core.config import HexaGANConfig
 from hexagan_core.draws import Draws, Rows
-from hexagan_core.engine.draw_ahead import DrawAhead
 from hexagan_core.engine.runtime import keep_freed_heap
 from hexagan_core.stacked import StackedMLP
 
-__all__ = ["ClosedFormAlgorithm", "PREFETCH_MIN_VALUES"]
-
-PREFETCH_MIN_VALUES = 100_000
-"""Random values per iteration (all models) from which the next iteration's are drawn on
-another thread during this one (smaller draws cost more to hand over than they save)."""
+__all__ = ["ClosedFormAlgorithm"]
 
 
 class ClosedFormAlgorithm(Algorithm):
@@ -59,21 +51,7 @@ class ClosedFormAlgorithm(Algorithm):
         self.penalty_by_row = (
             self.penalised("d_mi") and self.nets["d_mi"].jacobian_by_row_pays()
         )
-        prefetch = (
-            device.type == "cpu" and (os.cpu_count() or 1) > 1
-            and self.sampler.values_per_iteration() >= PREFETCH_MIN_VALUES
-        )  # fmt: skip
-        self.draw_ahead = DrawAhead(self.sampler) if prefetch else None
         self._score_gradients: dict[tuple, torch.Tensor] = {}
-
-    def draw(self, ahead: bool = False) -> Draws:
-        if self.draw_ahead is None:
-            return super().draw(ahead)
-        return self.draw_ahead.draw(ahead)
-
-    def close(self) -> None:
-        if self.draw_ahead is not None:
-            self.draw_ahead.close()
 
     def _losses_wanted(self, reported: bool) -> bool:
         return reported or self.every_update_losses

@@ -7,8 +7,6 @@ Both are built from one config and one data set, so they start from the same wei
 same seeded generators, and each draws its iteration's random numbers in the same order.
 """
 
-import threading
-
 import numpy as np
 import pytest
 import torch
@@ -17,9 +15,7 @@ from hexagan_core import losses
 from hexagan_core import stacked as stacked_module
 from hexagan_core.algorithm import Algorithm
 from hexagan_core.config import preset
-from hexagan_core.control import RunControl
 from hexagan_core.data import load_builtin
-from hexagan_core.draws import Sampler
 from hexagan_core.engine import ClosedFormAlgorithm, build_algorithm
 from hexagan_core.networks import MLP
 from hexagan_core.protocol import prepare
@@ -491,49 +487,6 @@ def test_skipping_unreported_loss_values_changes_nothing(penalty):
             assert torch.equal(lean_record[name], value), name
     for name, network in full.nets.items():
         assert torch.equal(lean.nets[name].flat, network.flat), name
-
-
-def test_drawing_ahead_on_another_thread_changes_nothing():
-    """The next iteration's draws made on another thread during this one (large draws on the
-    CPU) are the numbers drawing them in turn would give: same losses, same weights."""
-    x, y = _breast()
-    config = preset("paper", batch_size=32)
-    configs = [config.replace(seed=s) for s in (0, 1)]
-    ahead, in_turn = (ClosedFormAlgorithm(configs, [x] * 2, [y] * 2, CPU) for _ in range(2))
-    assert ahead.draw_ahead is not None  # 2 models x about 100k values per iteration
-    for it in range(4):
-        ahead_record = ahead.iteration(ahead.draw(ahead=it < 3))
-        assert (ahead.draw_ahead._next is not None) == (it < 3)
-        in_turn_record = in_turn.iteration(in_turn.sampler.draw())
-        for name, value in in_turn_record.items():
-            assert torch.equal(ahead_record[name], value), name
-    for name, network in in_turn.nets.items():
-        assert torch.equal(ahead.nets[name].flat, network.flat), name
-    ahead.close()
-    assert ahead.draw_ahead._drawer is None
-
-
-def test_fit_draws_ahead_and_ends_its_drawing_thread(monkeypatch):
-    monkeypatch.setattr("hexagan_core.engine.closed_form.PREFETCH_MIN_VALUES", 1)
-    x, y = _toy()
-    config = preset("default", iterations=6, batch_size=16, eval_every=3)
-    drawn_on = []
-    original = Sampler.draw
-
-    def draw(self):
-        drawn_on.append(threading.current_thread().name)
-        return original(self)
-
-    monkeypatch.setattr(Sampler, "draw", draw)
-    fit(config, x, y, device="cpu")
-    assert len(drawn_on) == 6 and drawn_on[0] == threading.current_thread().name
-    assert all(name.startswith("hexagan-draws") for name in drawn_on[1:])
-    assert not [t for t in threading.enumerate() if t.name.startswith("hexagan-draws")]
-    # Stopped at the first report (a draw for iteration 4 is pending): the thread ends too.
-    control = RunControl()
-    model = fit(config, x, y, device="cpu", control=control, callback=lambda _: control.stop())
-    assert [r["iteration"] for r in model.history] == [3]
-    assert not [t for t in threading.enumerate() if t.name.startswith("hexagan-draws")]
 
 
 # --- engine='compiled': the same updates as torch.compile'd programs -----------------------------
