@@ -11,18 +11,18 @@ For each dataset and seed, `hexagan_core.experiment.run_experiment` prepares the
 classes left as they are) and trains HexaGAN (preset 'default'). This is a classification table,
 so its networks, C included, are the ones with the best validation F1 of the minority class
 (`RunOptions.select_on='val_f1'`, evaluated every 50 iterations), never chosen on the test split.
-Each ablation is another `run_experiment` call with `RunOptions.config_overrides`, the same
-selection and the same seed, hence the same split, masks and hidden labels (checked). Each
-baseline pipeline is a `hexagan_core.baselines.ClassificationPipeline` fitted on that same
-experiment's training rows (features with NaN, labels with -1 = hidden) and scored on its test
-rows.
+Each ablation is another `run_experiment` call, its `RunOptions.config` the preset with one
+change, the same selection and the same seed, hence the same split, masks and hidden labels
+(checked). Each baseline pipeline is a `hexagan_core.baselines.ClassificationPipeline` fitted
+on that same experiment's training rows (features with NaN, labels with -1 = hidden) and scored
+on its test rows.
 
 A pipeline is written IMPUTER[+smote][+self_training]: the imputer (one of IMPUTERS) fitted on all
 training rows, SMOTE on the labelled rows, then an MLP shaped like HexaGAN's C, trained on the
 labelled rows or, with self_training, wrapped in scikit-learn's SelfTrainingClassifier (threshold
 0.8) over the unlabelled rows too.
 
-Ablations (`RunOptions.config_overrides`, one change each):
+Ablations (one change each to preset 'default', given as `RunOptions.config`):
 - no_adv: adversarial_weight = 0. E and G_MI learn from L_recon alone ("without D_MI's
   adversarial loss"); D_MI is still trained, as the label critic behind L_C.
 - no_cg: n_cg = 0 and classifier_balance = 'none'. G_CG and D_CG are never trained and C trains
@@ -150,6 +150,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def _options(dataset: str, seed: int, args: argparse.Namespace, overrides: dict[str, Any]):
+    from hexagan_core.config import preset
     from hexagan_core.experiment import RunOptions
 
     return RunOptions(
@@ -162,7 +163,7 @@ def _options(dataset: str, seed: int, args: argparse.Namespace, overrides: dict[
         device=args.device,
         max_rows=args.max_rows,
         iterations=args.iterations[dataset],
-        config_overrides=dict(overrides),
+        config=preset("default", **overrides),
         select_on=SELECT_ON,
     )
 

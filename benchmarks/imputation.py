@@ -154,6 +154,7 @@ def parse_baseline_params(
 
 def run_options(dataset: str, seed: int, args: argparse.Namespace) -> Any:
     """The `RunOptions` of one protocol run."""
+    from hexagan_core.config import preset
     from hexagan_core.experiment import RunOptions
 
     return RunOptions(
@@ -162,12 +163,12 @@ def run_options(dataset: str, seed: int, args: argparse.Namespace) -> Any:
         missing_rate=0.2,
         mechanism="mcar",
         preset=args.preset,
+        config=preset(args.preset, **args.overrides),
         baselines=list(args.methods),
         baseline_params=dict(args.baseline_params),
         device=args.device,
         max_rows=args.max_rows,
         iterations=args.iterations[dataset],
-        config_overrides=dict(args.overrides),
     )
 
 

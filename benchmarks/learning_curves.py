@@ -5,7 +5,7 @@
         [--device cpu] [--out DIR] [--name learning_curves] [--note TEXT] [--resume] [--render]
         [--quick]
 
-Each variant is preset 'default' with one change (`RunOptions.config_overrides`):
+Each variant is preset 'default' with one change (given as `RunOptions.config`):
 - default: zero-centred penalty on D_MI, RMSProp, HexaGAN's element-wise Wasserstein loss;
 - wgan_gp: penalty = 'wgan_gp' (Gulrajani et al.'s one-centred penalty);
 - weight_clip: penalty = 'weight_clip' (Arjovsky et al., clip 0.01);
@@ -99,6 +99,7 @@ def plan_key(cell: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def run_one(cell: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
     """One variant on one seed: its validation curve and its selected networks' test RMSE."""
+    from hexagan_core.config import preset
     from hexagan_core.experiment import RunOptions, run_experiment
 
     options = RunOptions(
@@ -109,7 +110,7 @@ def run_one(cell: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
         device=args.device,
         max_rows=args.max_rows,
         iterations=args.iterations,
-        config_overrides=overrides(cell, args),
+        config=preset("default", **overrides(cell, args)),
         select_on="val_rmse",
     )
     common.seed_everything(seed)

@@ -89,6 +89,7 @@ def plan_key(cell: str, args: argparse.Namespace) -> dict[str, Any]:
 def run_one(cell: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
     """One MNIST experiment: HexaGAN and the baselines on the same rows, masks and labels."""
     from hexagan_core import metrics
+    from hexagan_core.config import preset
     from hexagan_core.experiment import RunOptions, run_experiment
 
     overrides = dict(args.overrides)
@@ -102,11 +103,11 @@ def run_one(cell: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
         label_missing_rate=args.label_missing_rate,
         imbalance_ratio=args.imbalance_ratio,
         preset="mnist",
+        config=preset("mnist", **overrides),
         iterations=args.iterations,
         device=args.device,
         baselines=list(args.baselines),
         max_rows=args.rows,
-        config_overrides=overrides,
         select_on=args.select_on,
     )
     common.seed_everything(seed)

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from hexagan_core import data as data_module
 from hexagan_core.baselines import IMPUTERS
-from hexagan_core.config import CHOICES, PRESETS
-from hexagan_core.experiment import RunOptions, run_experiment
+from hexagan_core.config import CHOICES, PRESETS, preset
+from hexagan_core.experiment import RunOptions, preset_for_data, run_experiment
 from hexagan_core.masks import MECHANISMS
 from hexagan_core.persist import load_pipeline
 
@@ -138,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _fit(args: argparse.Namespace) -> None:
+    preset_name = preset_for_data(args.preset, args.data)
     options = RunOptions(
         data=args.data,
         label=args.label,
@@ -145,13 +146,13 @@ def _fit(args: argparse.Namespace) -> None:
         mechanism=args.mechanism,
         label_missing_rate=args.label_missing_rate,
         imbalance_ratio=args.imbalance_ratio,
-        preset=args.preset,
+        preset=preset_name,
+        config=None if args.engine is None else preset(preset_name, engine=args.engine),
         iterations=args.iterations,
         seed=args.seed,
         device=args.device,
         baselines=args.baselines,
         max_rows=args.max_rows,
-        config_overrides={} if args.engine is None else {"engine": args.engine},
     )
     result = run_experiment(options, progress=not args.quiet, on_note=_print_note)
     if args.output:

@@ -5,7 +5,6 @@ call `run_experiment`; the model is selected on the validation split only.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from hexagan_core import data as data_module
 from hexagan_core import metrics
 from hexagan_core.baselines import ClassificationPipeline, make_imputer
 from hexagan_core.config import HexaGANConfig, penalty_cost_note, preset
+from hexagan_core.control import RunControl
 from hexagan_core.model import HexaGANModel, resolve_device
 from hexagan_core.persist import Pipeline
 from hexagan_core.protocol import Experiment, Split, prepare
@@ -28,7 +28,9 @@ from hexagan_core.train import Callback, Validation, can_train_together, fit_ens
 __all__ = [
     "RunOptions",
     "RunResult",
+    "fit_runs",
     "load_dataset",
+    "preset_for_data",
     "run_experiment",
     "run_experiments",
     "training_config",
@@ -37,7 +39,7 @@ __all__ = [
 
 @dataclass
 class RunOptions:
-    """What to run: the data, the protocol's knobs, the HexaGAN preset and the baselines."""
+    """What to run: the data, the protocol's knobs, HexaGAN's config and the baselines."""
 
     data: str
     label: str | None = None
@@ -46,14 +48,19 @@ class RunOptions:
     label_missing_rate: float = 0.0
     imbalance_ratio: float | None = None
     preset: str = "default"
+    """The preset that trains when `config` is None ('default' on MNIST: 'mnist', see
+    `preset_for_data`); else the name the report gives `config`, the preset it started from."""
+    config: HexaGANConfig | None = None
+    """The config to train (a dashboard form's, a benchmark's variant), or None for `preset`'s."""
     iterations: int | None = None
+    """Training iterations instead of the config's (None: the config's)."""
     seed: int = 0
+    """Seed of the split, of the masks and of training (it replaces the config's `seed`)."""
     device: str = "auto"
     baselines: list[str] = field(default_factory=list)
     baseline_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Constructor parameters per baseline imputer, e.g. {"mice": {"n_nearest_features": 50}}."""
     max_rows: int | None = None
-    config_overrides: dict[str, Any] = field(default_factory=dict)
     select_on: str = "auto"
     """Validation score that selects the networks: 'val_rmse', 'val_f1', 'last' (no selection)
     or 'auto' (RMSE when entries were hidden, else F1)."""
@@ -149,10 +156,15 @@ def prepare_experiment(options: RunOptions) -> Experiment:
 
 
 def score_baselines(
-    options: RunOptions, experiment: Experiment, names: list[str], device: str
+    options: RunOptions,
+    experiment: Experiment,
+    names: list[str],
+    device: str,
+    control: RunControl | None = None,
 ) -> dict[str, dict[str, Any]]:
     """{name: test scores and seconds} of baselines fitted on the experiment's training rows:
-    the imputer alone, or with labels the imputer and an MLP (`ClassificationPipeline`)."""
+    the imputer alone, or with labels the imputer and an MLP (`ClassificationPipeline`).
+    Once `control` is stopped, the baselines not yet fitted are left out."""
     # One BLAS thread: sklearn's imputers run small matrices, and spinning BLAS threads on busy
     # cores made MICE 20x slower on breast (15 s vs 0.7 s, 2 cores).
     with threadpool_limits(limits=1):
@@ -161,6 +173,7 @@ def score_baselines(
                 name, options.baseline_params.get(name, {}), experiment, options.seed, device
             )
             for name in names
+            if control is None or not control.stopped  # checked before each baseline
         }
 
 
@@ -191,17 +204,16 @@ def run_experiment(
     *,
     progress: bool = False,
     callback: Callback | None = None,
-    stop_event: threading.Event | None = None,
-    pause_event: threading.Event | None = None,
+    control: RunControl | None = None,
     on_note: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Run HexaGAN and the requested baselines under one protocol; see RunOptions.
     `on_note` gets, before training, what the user should know about its cost (e.g. the
-    exact penalty on wide data)."""
+    exact penalty on wide data). `control.stop()` ends training within one iteration and skips
+    the baselines not yet fitted; the result then holds the networks trained so far."""
     (result,) = run_experiments(
-        [options], progress=progress, callback=callback, stop_event=stop_event,
-        pause_event=pause_event, on_note=on_note,
-    )  # fmt: skip
+        [options], progress=progress, callback=callback, control=control, on_note=on_note
+    )
     return result
 
 
@@ -210,18 +222,15 @@ def run_experiments(
     *,
     progress: bool = False,
     callback: Callback | None = None,
-    stop_event: threading.Event | None = None,
-    pause_event: threading.Event | None = None,
+    control: RunControl | None = None,
     on_note: Callable[[str], None] | None = None,
 ) -> list[RunResult]:
     """`run_experiment` for several seeds of one setting (RunOptions equal but for `seed`).
 
     Each run gets its own data, split and masks, exactly as alone; HexaGAN's models train
-    together as one batched program (`fit_ensemble`) when their training matrices agree in
-    shape and labelled rows, which costs little more than one model on small networks; each
-    model equals the one `run_experiment` would train, to floating-point rounding. Its
-    `seconds` is then the shared training time divided by the number of runs. The callback
-    gets each model's reports (with `member` when there are several).
+    together when they can (`fit_runs`), and each equals the one `run_experiment` would train,
+    to floating-point rounding. The callback gets each model's reports (with `member` when
+    several train together).
     """
     if not runs:
         raise ValueError("runs must hold at least one RunOptions.")
@@ -237,8 +246,8 @@ def run_experiments(
     started = time.perf_counter()
     options = runs[0]
     experiments = [prepare_experiment(run) for run in runs]
-    preset_name, _ = training_config(options)
-    configs = [training_config(run)[1] for run in runs]
+    trained = [training_config(run) for run in runs]  # one preset: the runs differ in seed
+    preset_name, configs = trained[0][0], [config for _, config in trained]
     device = str(resolve_device(options.device))
     select_best = config_selection(experiments[0], options.select_on)
 
@@ -255,40 +264,61 @@ def run_experiments(
         if callback is not None:
             callback(record)
 
-    indices = list(range(len(runs)))
-    together = can_train_together(
-        [e.train.x_input for e in experiments], [e.train.y_input for e in experiments]
-    )
-    groups = [indices] if together else [[i] for i in indices]
-    models: list[HexaGANModel] = []
-    seconds: list[float] = []
-    for group in groups:
-        start = time.perf_counter()
-        members = [experiments[i] for i in group]
-        models += fit_ensemble(
-            [configs[i] for i in group],
-            [e.train.x_input for e in members],
-            [e.train.y_input for e in members],
-            validations=[Validation(e.val.x_input, e.val.x_true, e.val.removed, e.val.y_true)
-                         for e in members],  # fmt: skip
-            callback=report_progress,
-            stop_event=stop_event,
-            pause_event=pause_event,
-            device=device,
-            select_best=select_best,
-        )
-        seconds += [(time.perf_counter() - start) / len(group)] * len(group)
+    control = control or RunControl()
+    models, seconds = fit_runs(
+        configs, experiments, device=device, select_best=select_best, callback=report_progress,
+        control=control,
+    )  # fmt: skip
     if bar is not None:
         bar.close()
-    # A stopped run returns at once with what HexaGAN learned so far: no baselines.
-    stopped = stop_event is not None and stop_event.is_set()
     return [
-        _score_run(run, experiment, model, train_seconds, preset_name, device, stopped, started,
+        _score_run(run, experiment, model, train_seconds, preset_name, device, control, started,
                    cost_note)  # fmt: skip
         for run, experiment, model, train_seconds in zip(
             runs, experiments, models, seconds, strict=True
         )
     ]
+
+
+def fit_runs(
+    configs: list[HexaGANConfig],
+    experiments: list[Experiment],
+    *,
+    device: str,
+    select_best: str | None,
+    callback: Callback | None = None,
+    control: RunControl | None = None,
+) -> tuple[list[HexaGANModel], list[float]]:
+    """HexaGAN on each experiment's training rows with its config, the networks selected on its
+    validation split by `select_best`; the models and each one's training seconds.
+
+    The models train together as one batched program (`fit_ensemble`) when their training
+    matrices agree in shape and labelled rows (`train.can_train_together`), else one by one. On
+    small networks a batch costs little more than one model; each model's seconds is then the
+    batch's time divided by its size. After a stop, the models not yet trained return at once.
+    """
+    together = can_train_together(
+        [e.train.x_input for e in experiments], [e.train.y_input for e in experiments]
+    )
+    runs = list(zip(configs, experiments, strict=True))
+    models: list[HexaGANModel] = []
+    seconds: list[float] = []
+    for group in [runs] if together else [[run] for run in runs]:
+        start = time.perf_counter()
+        members = [experiment for _, experiment in group]
+        models += fit_ensemble(
+            [config for config, _ in group],
+            [e.train.x_input for e in members],
+            [e.train.y_input for e in members],
+            validations=[Validation(e.val.x_input, e.val.x_true, e.val.removed, e.val.y_true)
+                         for e in members],  # fmt: skip
+            callback=callback,
+            control=control,
+            device=device,
+            select_best=select_best,
+        )
+        seconds += [(time.perf_counter() - start) / len(group)] * len(group)
+    return models, seconds
 
 
 def _score_run(
@@ -298,17 +328,18 @@ def _score_run(
     train_seconds: float,
     preset_name: str,
     device: str,
-    stopped: bool,
+    control: RunControl,
     started: float,
     cost_note: str | None,
 ) -> RunResult:
-    """Score HexaGAN and fit and score the baselines on one run's test split; the report."""
+    """Score HexaGAN and fit and score the baselines on one run's test split; the report.
+
+    A stopped run returns at once with what HexaGAN learned so far: no more baselines."""
     test, val, dataset = experiment.test, experiment.val, experiment.dataset
     proba = model.predict_proba(test.x_input, seed=options.seed) if model.n_classes else None
     results = {"hexagan": _scores(test, model.impute(test.x_input, seed=options.seed), proba)}
     results["hexagan"]["seconds"] = train_seconds
-    if not stopped:
-        results.update(score_baselines(options, experiment, options.baselines, device))
+    results.update(score_baselines(options, experiment, options.baselines, device, control))
 
     report = {
         "dataset": dataset.name,
@@ -335,7 +366,7 @@ def _score_run(
         "notes": [
             *dataset.notes,
             *([cost_note] if cost_note else []),
-            *(["stopped early: baselines skipped"] if stopped else []),
+            *(["stopped early: baselines skipped"] if control.stopped else []),
         ],
         "config": model.config.to_dict(),
         "results": results,
@@ -344,14 +375,25 @@ def _score_run(
 
 
 def training_config(options: RunOptions) -> tuple[str, HexaGANConfig]:
-    """The preset name and the validated config that `run_experiment(options)` trains with."""
-    preset_name = options.preset
-    if preset_name == "default" and options.data == "mnist":
-        preset_name = "mnist"  # the default for 28x28 images: the supplement's convnets
-    overrides = dict(options.config_overrides, seed=options.seed)
+    """The preset name and the config that `run_experiment(options)` trains with: `options.config`
+    (or its preset's) with `options.iterations` and `options.seed` applied.
+
+    A given config is not validated again here: training checks it, once, before it starts."""
+    if options.config is None:
+        preset_name = preset_for_data(options.preset, options.data)
+        config = preset(preset_name)
+    else:
+        preset_name, config = options.preset, options.config
+    changes: dict[str, Any] = {"seed": options.seed}
     if options.iterations is not None:
-        overrides["iterations"] = options.iterations
-    return preset_name, preset(preset_name, **overrides)
+        changes["iterations"] = options.iterations
+    return preset_name, config.replace(**changes)
+
+
+def preset_for_data(preset_name: str, data: str) -> str:
+    """The preset that `preset_name` stands for on `data`: 'default' on MNIST is 'mnist', the
+    supplement's convnets for 28x28 images; any other name stands for itself."""
+    return "mnist" if preset_name == "default" and data == "mnist" else preset_name
 
 
 SELECT_ON = ("auto", "val_rmse", "val_f1", "last")

@@ -10,9 +10,10 @@ Streamlit.
 - Jobs on an accelerator (CUDA or Apple MPS) take a slot first: with one slot, a second GPU job
   waits in "queued", in arrival order, until the first ends; CPU jobs never wait. The slots are
   shared by every manager in the process unless a manager is given its own (`gpu_slots=`).
-- `stop` sets the job's stop event (training ends within one iteration; a study between runs) and
-  the job ends "stopped", with its partial result when there is one. `pause` sets the pause event
-  (training waits inside its loop; a study between runs). Both are no-ops on a finished job.
+- Each job has one `RunControl`. `stop` stops it (training ends within one iteration; a study
+  between runs; a queued job leaves the queue) and the job ends "stopped", with its partial
+  result when there is one. `pause` pauses it (training waits inside its loop; a study between
+  runs) until `resume`. All three are no-ops on a finished job.
 - On Linux a job's thread runs JOB_NICENESS below the process's priority, so that on a laptop
   the dashboard and the browser stay responsive while it trains; it still gets every idle cycle.
 - Any exception in a job ends it "failed" with a one-line `error` ("ValueError: ..."); the
@@ -36,6 +37,7 @@ from typing import Any, Literal
 import torch
 
 from hexagan_core import experiment, study
+from hexagan_core.control import RunControl
 from hexagan_core.device import resolve_device
 from hexagan_core.validation import Interval, check_param
 
@@ -46,7 +48,7 @@ logger = logging.getLogger(__name__)
 JobStatus = Literal["queued", "running", "paused", "stopping", "finished", "stopped", "failed"]
 DONE_STATUSES: frozenset[str] = frozenset({"finished", "stopped", "failed"})
 
-_POLL_S = 0.05  # how often a queued job re-checks its stop event
+_POLL_S = 0.05  # how often a queued job re-checks whether it was stopped
 JOB_NICENESS = 10
 """How far below the dashboard a job's thread runs (Linux): on a 2-core laptop, training
 must not make page switches and the browser wait."""
@@ -96,13 +98,13 @@ class GpuSlots:
         self._waiting: deque[object] = deque()
         self._condition = threading.Condition()
 
-    def acquire(self, ticket: object, cancel: threading.Event) -> bool:
-        """Wait for a slot; False (and no slot) if `cancel` is set first."""
+    def acquire(self, ticket: object, control: RunControl) -> bool:
+        """Wait for a slot; False (and no slot) if `control` is stopped first."""
         with self._condition:
             self._waiting.append(ticket)
             try:
                 while self._waiting[0] is not ticket or self._in_use >= self._slots:
-                    if cancel.is_set():
+                    if control.stopped:
                         return False
                     self._condition.wait(timeout=_POLL_S)
                 self._in_use += 1
@@ -130,8 +132,7 @@ class _Job:
     device: str
     history: deque
     lock: threading.Lock = field(default_factory=threading.Lock)
-    stop_event: threading.Event = field(default_factory=threading.Event)
-    pause_event: threading.Event = field(default_factory=threading.Event)
+    control: RunControl = field(default_factory=RunControl)
     state: str = "queued"  # queued, running, finished, stopped, failed
     iteration: int = 0
     total: int = 0
@@ -189,8 +190,7 @@ class JobManager:
             return experiment.run_experiment(
                 options,
                 callback=lambda report: self._on_report(job, report),
-                stop_event=job.stop_event,
-                pause_event=job.pause_event,
+                control=job.control,
             )
 
         return self._start("train", options.device, lambda: _training_total(options), run)
@@ -203,8 +203,7 @@ class JobManager:
             return study.run_study(
                 options,
                 callback=lambda row: self._on_row(job, row),
-                stop_event=job.stop_event,
-                pause_event=job.pause_event,
+                control=job.control,
             )
 
         return self._start("study", options.device, lambda: study.study_total_runs(options), run)
@@ -260,22 +259,22 @@ class JobManager:
 
     def pause(self, job_id: str) -> None:
         """Hold the job (status "paused" while it runs); no-op once it has ended."""
-        self._signal(job_id, "pause_event", on=True)
+        self._steer(job_id, RunControl.pause)
 
     def resume(self, job_id: str) -> None:
         """Let a paused job go on; no-op once it has ended."""
-        self._signal(job_id, "pause_event", on=False)
+        self._steer(job_id, RunControl.resume)
 
     def stop(self, job_id: str) -> None:
         """Ask the job to end early (status "stopping", then "stopped"); no-op once ended."""
-        self._signal(job_id, "stop_event", on=True)
+        self._steer(job_id, RunControl.stop)
 
-    def _signal(self, job_id: str, event: str, *, on: bool) -> None:
-        """Set or clear one of a running job's events (KeyError for an unknown id)."""
+    def _steer(self, job_id: str, request: Callable[[RunControl], None]) -> None:
+        """Make `request` of a job that has not ended (KeyError for an unknown id)."""
         job = self._job(job_id)
         with job.lock:
             if job.state not in DONE_STATUSES:
-                getattr(job, event).set() if on else getattr(job, event).clear()
+                request(job.control)
 
     def forget(self, job_id: str) -> None:
         """Drop the job and its result to free memory; its id becomes unknown.
@@ -289,8 +288,7 @@ class JobManager:
                 return
             with job.lock:
                 if job.state not in DONE_STATUSES:
-                    job.stop_event.set()
-                    job.pause_event.clear()
+                    job.control.stop()  # which also ends a pause
                 job.result = None
                 job.history.clear()
 
@@ -311,7 +309,7 @@ class JobManager:
             with job.lock:
                 job.device, job.total = device, n_total
             accelerator = _is_accelerator(device)
-            if accelerator and not self._slots.acquire(job, job.stop_event):
+            if accelerator and not self._slots.acquire(job, job.control):
                 self._end(job, "stopped", None)  # stopped while queued: nothing ran
                 return
             try:
@@ -324,7 +322,7 @@ class JobManager:
                         _free_accelerator_memory(device)
                     finally:
                         self._slots.release()  # never leave the GPU queue blocked
-            self._end(job, "stopped" if job.stop_event.is_set() else "finished", result)
+            self._end(job, "stopped" if job.control.stopped else "finished", result)
         except Exception as exc:  # every failure must reach the UI, as one line
             logger.exception("job %s (%s) failed", job.job_id, job.kind)
             self._end(job, "failed", None, error=_one_line(exc))
@@ -333,7 +331,6 @@ class JobManager:
         with job.lock:
             job.state, job.error, job.result = state, error, result
             job.ended = time.monotonic()
-            job.pause_event.clear()
         self._evict_finished()
 
     def _evict_finished(self) -> None:
@@ -403,9 +400,9 @@ def _status(job: _Job) -> str:
     """The public status: the record's state, refined by the stop and pause requests."""
     if job.state in DONE_STATUSES:
         return job.state
-    if job.stop_event.is_set():
+    if job.control.stopped:
         return "stopping"
-    if job.state == "running" and job.pause_event.is_set():
+    if job.state == "running" and job.control.paused:
         return "paused"
     return job.state
 

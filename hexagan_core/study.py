@@ -5,7 +5,8 @@ the command line does (`protocol.prepare`: split, hide, encode, scale), trains H
 on the validation RMSE) and each baseline on the training rows, and scores every method with
 `metrics.rmse` on the artificially removed entries of the test rows. Seeds are the outer loop,
 so a stopped study still has a whole curve as soon as the first seed is done; within a seed,
-HexaGAN's models for all the rates train together as one batched program (`fit_ensemble`).
+HexaGAN's models for all the rates train together as one batched program
+(`experiment.fit_runs`).
 
 The default `StudyOptions` (breast; 4 rates x 2 seeds x 5 methods = 40 runs, HexaGAN 250 and
 GAIN 500 iterations) were tuned to take about a minute on the CPU: measured 58.5 s on two cores
@@ -16,7 +17,6 @@ heavier load (5).
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,11 +30,11 @@ from threadpoolctl import threadpool_limits
 from hexagan_core import metrics
 from hexagan_core.baselines import IMPUTERS, make_imputer
 from hexagan_core.config import preset
-from hexagan_core.experiment import load_dataset
+from hexagan_core.control import RunControl
+from hexagan_core.experiment import fit_runs, load_dataset
 from hexagan_core.masks import MECHANISMS
 from hexagan_core.model import resolve_device
 from hexagan_core.protocol import Experiment, prepare
-from hexagan_core.train import Validation, can_train_together, fit_ensemble
 from hexagan_core.validation import Interval, check_param, describe, parameter_error
 
 __all__ = [
@@ -147,17 +147,17 @@ def run_study(
     options: StudyOptions,
     *,
     callback: RowCallback | None = None,
-    stop_event: threading.Event | None = None,
-    pause_event: threading.Event | None = None,
+    control: RunControl | None = None,
 ) -> StudyResult:
     """Run every (seed, rate, method) of `options`; see the module docstring for the protocol.
 
-    `callback(row)` receives each finished run's row (the keys of ROW_COLUMNS). When
-    `stop_event` is set the study ends at the next run boundary (a HexaGAN run in progress stops
+    `callback(row)` receives each finished run's row (the keys of ROW_COLUMNS). After
+    `control.stop()` the study ends at the next run boundary (a HexaGAN run in progress stops
     within one iteration and is not scored) and returns the rows it has, with `stopped=True`.
-    While `pause_event` is set the study waits (HexaGAN inside its training loop).
+    While `control` is paused the study waits (HexaGAN inside its training loop).
     """
     options.validate()
+    control = control or RunControl()
     dataset = load_dataset(options.data, options.label, options.max_rows, seed=0)
     rows: list[dict[str, Any]] = []
 
@@ -174,7 +174,7 @@ def run_study(
                 for rate in options.rates
             ]
             if "hexagan" in options.methods:
-                hexagan_rows = _hexagan_rows(experiments, options, seed, stop_event, pause_event)
+                hexagan_rows = _hexagan_rows(experiments, options, seed, control)
                 if hexagan_rows is None:  # stopped mid-training: not a fair score
                     stopped = True
                     break
@@ -182,8 +182,8 @@ def run_study(
                     add(row)
             for experiment in experiments:
                 for method in (m for m in options.methods if m != "hexagan"):
-                    _wait_while_paused(pause_event, stop_event)
-                    if _is_set(stop_event):
+                    control.wait_while_paused()
+                    if control.stopped:
                         stopped = True
                         break
                     add(_baseline_row(method, experiment, options, seed))
@@ -209,43 +209,28 @@ def _hexagan_rows(
     experiments: list[Experiment],
     options: StudyOptions,
     seed: int,
-    stop_event: threading.Event | None,
-    pause_event: threading.Event | None,
+    control: RunControl,
 ) -> list[dict[str, Any]] | None:
     """HexaGAN at every rate of one seed, or None if a stop cut training short.
 
-    The rates' models train together as one batched program (`fit_ensemble`) when their
-    training matrices agree in shape and labelled rows (always, for a built-in dataset): on
-    small networks that costs little more than one model. Each row's `seconds` is then the
-    shared training time divided by the number of rates.
+    The rates' models train together when they can (`fit_runs`; always, for a built-in
+    dataset). Each row's `seconds` is the model's share of the training time plus its
+    imputation of the test rows.
     """
-    xs, ys = [e.train.x_input for e in experiments], [e.train.y_input for e in experiments]
-    groups = [experiments] if can_train_together(xs, ys) else [[e] for e in experiments]
-    out = []
-    for group in groups:
+    config = preset("default", iterations=options.iterations, seed=seed)
+    models, train_seconds = fit_runs(
+        [config] * len(experiments), experiments, device=options.device,
+        select_best="val_rmse", control=control,
+    )  # fmt: skip
+    if control.stopped:
+        return None
+    rows = []
+    for model, experiment, seconds in zip(models, experiments, train_seconds, strict=True):
         start = time.perf_counter()
-        config = preset("default", iterations=options.iterations, seed=seed)
-        models = fit_ensemble(
-            [config] * len(group),
-            [e.train.x_input for e in group],
-            [e.train.y_input for e in group],
-            validations=[Validation(e.val.x_input, e.val.x_true, e.val.removed, e.val.y_true)
-                         for e in group],  # fmt: skip
-            stop_event=stop_event,
-            pause_event=pause_event,
-            device=options.device,
-            select_best="val_rmse",
-        )
-        if _is_set(stop_event):
-            return None
-        imputed = [m.impute(e.test.x_input, seed=seed) for m, e in zip(models, group, strict=True)]
-        seconds = (time.perf_counter() - start) / len(group)
-        out += [_row(e, seed, "hexagan", x, seconds) for e, x in zip(group, imputed, strict=True)]
-    return out
-
-
-def _is_set(event: threading.Event | None) -> bool:
-    return event is not None and event.is_set()
+        imputed = model.impute(experiment.test.x_input, seed=seed)
+        seconds += time.perf_counter() - start
+        rows.append(_row(experiment, seed, "hexagan", imputed, seconds))
+    return rows
 
 
 def _baseline_row(method: str, experiment: Experiment, options: StudyOptions, seed: int):
@@ -276,13 +261,6 @@ def _one_cpu_thread(device: str) -> Iterator[None]:
             yield
     finally:
         torch.set_num_threads(previous)
-
-
-def _wait_while_paused(
-    pause_event: threading.Event | None, stop_event: threading.Event | None
-) -> None:
-    while _is_set(pause_event) and not _is_set(stop_event):
-        time.sleep(0.05)
 
 
 # --- the teacher's paragraph ----------------------------------------------------------------

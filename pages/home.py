@@ -83,8 +83,8 @@ with right:
                  "networks (the 'mnist' preset). Slow on a CPU: a GPU helps."):
         state.set_data_choice(state.DataChoice(source="mnist", display_name="mnist",
                                                max_rows=5000))
-        state.set_train_choice(state.TrainChoice(preset_name="mnist", config=preset("mnist"),
-                                                 baselines=("mean",)))
+        state.set_train_choice(state.TrainChoice(preset_name="mnist", base_preset="mnist",
+                                                 config=preset("mnist"), baselines=("mean",)))
         state.forget_widgets("train")
         state.forget_widgets("data")
         st.switch_page("pages/train.py")

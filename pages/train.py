@@ -3,7 +3,7 @@
 import streamlit as st
 
 from hexagan_core.config import PRESETS, HexaGANConfig, preset
-from hexagan_core.experiment import RunOptions, training_config
+from hexagan_core.experiment import RunOptions, preset_for_data
 from ui import charts, components, forms, runtime, state
 from ui import data as data_ui
 
@@ -40,20 +40,11 @@ components.page_link(components.DATA_PAGE, "Change the data", ":material/table_v
 
 # --- settings -----------------------------------------------------------------------------------
 
-preset_key = state.widget_key(PAGE, "preset")
 presets = list(PRESETS)
-
-
-def _apply_preset() -> None:
-    name = st.session_state[preset_key]
-    state.set_train_choice(state.train_choice().with_(preset_name=name, config=preset(name)))
-    state.forget_widgets(PAGE, [n for group in forms.FIELD_GROUPS.values() for n in group])
-
-
 left, middle, right = st.columns([1, 1, 2])
 preset_name = left.selectbox(
     "Preset", presets, index=presets.index(choice.preset_name) if choice.preset_name in presets
-    else 0, key=preset_key, on_change=_apply_preset, disabled=busy,
+    else 0, key=state.widget_key(PAGE, "preset"), disabled=busy,
     help=" · ".join(f"{n}: {t}" for n, t in PRESET_HELP.items()),
 )  # fmt: skip
 with middle:
@@ -61,26 +52,26 @@ with middle:
 with right:
     baselines = forms.baselines_select(PAGE, choice.baselines, disabled=busy)
 
-if data.source == "mnist" and preset_name == "default":
-    st.caption("For MNIST's 28×28 images the engine trains the 'mnist' preset's convolutional "
-               "networks when 'default' is chosen; pick 'mnist' to see and edit its values.")
+base_preset = preset_for_data(preset_name, data.source)
+if (preset_name, base_preset) != (choice.preset_name, choice.base_preset):
+    # Another preset, or data on which it stands for another: the form starts from its values.
+    state.set_train_choice(
+        choice.with_(preset_name=preset_name, base_preset=base_preset, config=preset(base_preset))
+    )
+    state.forget_widgets(PAGE, [n for group in forms.FIELD_GROUPS.values() for n in group])
+if base_preset != preset_name:
+    st.caption(f"For MNIST's 28×28 images '{preset_name}' is the '{base_preset}' preset "
+               "(convolutional networks, weight clipping): the form shows its values.")
 st.subheader("Hyperparameters")
 
 
 def _run_options(config: HexaGANConfig) -> RunOptions:
-    """What Start runs: the chosen data and protocol, the preset and the edits made to it."""
-    base = preset(preset_name)
-    overrides = {
-        name: value
-        for name, value in config.to_dict().items()
-        if name not in ("seed", "iterations") and value != getattr(base, name)
-    }
+    """What Start runs: the chosen data and protocol, and the form's config."""
     return RunOptions(
         data=data.source, label=data.label, missing_rate=data.missing_rate,
         mechanism=data.mechanism, label_missing_rate=data.label_missing_rate,
-        imbalance_ratio=data.imbalance_ratio, preset=preset_name, iterations=config.iterations,
+        imbalance_ratio=data.imbalance_ratio, preset=base_preset, config=config,
         seed=data.seed, device=device, baselines=list(baselines), max_rows=data.max_rows,
-        config_overrides=overrides,
     )  # fmt: skip
 
 
@@ -90,10 +81,10 @@ except ValueError as exc:
     st.error(components.escape_markdown(exc))
     config = None
 if config is not None:
-    state.set_train_choice(
-        state.TrainChoice(preset_name, config=config, device=device, baselines=baselines)
-    )
-    cost_note = data_ui.penalty_note(data, training_config(_run_options(config))[1])
+    state.set_train_choice(state.TrainChoice(
+        preset_name, base_preset=base_preset, config=config, device=device, baselines=baselines
+    ))  # fmt: skip
+    cost_note = data_ui.penalty_note(data, config)
     if cost_note:
         st.info(cost_note)
 

@@ -77,7 +77,12 @@ class TrainChoice:
     """The Train page's settings: a preset, the edited config, the device and the baselines."""
 
     preset_name: str = "default"
+    """The preset chosen on the page."""
+    base_preset: str = "default"
+    """The preset `config` started from: the chosen one, or the one it stands for on the data
+    ('default' on MNIST is 'mnist', `experiment.preset_for_data`)."""
     config: HexaGANConfig = HexaGANConfig()
+    """What trains: the base preset with the form's edits."""
     device: str = "auto"
     baselines: tuple[str, ...] = ("mean", "knn", "mice")
 

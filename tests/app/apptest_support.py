@@ -18,6 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # `pytest` without `python -m`: make the pages' imports resolve
     sys.path.insert(0, str(REPO))
 
+from hexagan_core.config import preset  # noqa: E402
 from hexagan_core.experiment import RunOptions  # noqa: E402
 from ui import runtime  # noqa: E402
 from ui.state import preset_session  # noqa: E402
@@ -59,7 +60,7 @@ def wait_for_job(job_id: str, timeout: float = 180.0):
 
 def train(**options) -> str:
     """Start a training job in the pages' JobManager, wait for it, return its id."""
-    base = {"iterations": 60, "device": "cpu", "config_overrides": {"eval_every": 20}}
+    base = {"iterations": 60, "device": "cpu", "config": preset("default", eval_every=20)}
     job_id = runtime.job_manager().start_training(RunOptions(**{**base, **options}))
     snap = wait_for_job(job_id)
     assert snap.status == "finished", snap.error

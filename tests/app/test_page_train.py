@@ -48,6 +48,21 @@ def test_choosing_a_preset_loads_its_values():
     assert at.number_input(key=widget_key("train", "lr")).value == 2e-4
 
 
+def test_default_on_mnist_shows_and_edits_the_mnist_preset():
+    def explained(at) -> bool:
+        return any("'default' is the 'mnist' preset" in c.value for c in at.caption)
+
+    mnist = DataChoice(source="mnist", display_name="mnist", max_rows=300)
+    at = page_test("train", data=mnist).run()
+    assert not at.exception and explained(at)
+    assert at.selectbox(key=widget_key("train", "preset")).value == "default"
+    assert at.selectbox(key=widget_key("train", "architecture")).value == "mnist"
+    assert at.number_input(key=widget_key("train", "iterations")).value == 1000
+    at.selectbox(key=widget_key("train", "preset")).set_value("paper").run()
+    assert not at.exception and not explained(at)
+    assert at.selectbox(key=widget_key("train", "architecture")).value == "paper"
+
+
 def test_short_run_shows_live_curves_results_and_four_downloads():
     at = page_test("train").run()
     at.number_input(key=widget_key("train", "iterations")).set_value(30)

@@ -18,7 +18,7 @@ def run():
         iterations=20,
         label_missing_rate=0.5,
         device="cpu",
-        config_overrides={"eval_every": 10},
+        config=preset("default", eval_every=10),
     )
     return run_experiment(options)
 

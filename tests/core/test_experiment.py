@@ -3,7 +3,19 @@
 import numpy as np
 import pytest
 
-from hexagan_core.experiment import RunOptions, load_dataset, run_experiment, run_experiments
+from hexagan_core.config import preset
+from hexagan_core.control import RunControl
+from hexagan_core.experiment import (
+    RunOptions,
+    fit_runs,
+    load_dataset,
+    prepare_experiment,
+    run_experiment,
+    run_experiments,
+    score_baselines,
+    training_config,
+)
+from hexagan_core.train import Validation, fit
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +103,47 @@ def test_baseline_params_reach_the_baseline_and_must_name_one():
     options.baseline_params = {}
     five_neighbours = run_experiment(options).report["results"]["knn"]["rmse"]
     assert one_neighbour != five_neighbours
+
+
+def test_training_config_is_the_given_config_or_the_preset_for_the_data():
+    edited = preset("paper", lr=1e-3)
+    options = RunOptions(data="breast", preset="paper", config=edited, seed=3, iterations=7)
+    assert training_config(options) == ("paper", edited.replace(seed=3, iterations=7))
+    options = RunOptions(data="breast", preset="paper", config=edited)
+    assert training_config(options) == ("paper", edited)  # iterations None: the config's
+    # No config: the preset, and 'default' stands for the convnets on MNIST.
+    assert training_config(RunOptions(data="mnist", seed=2)) == ("mnist", preset("mnist", seed=2))
+    assert training_config(RunOptions(data="wine")) == ("default", preset("default"))
+
+
+def test_a_given_config_trains_and_is_reported():
+    config = preset("default", eval_every=5, lr=5e-4)
+    report = run_experiment(RunOptions(data="breast", config=config, iterations=10, seed=1,
+                                       device="cpu")).report  # fmt: skip
+    assert report["preset"] == "default" and report["iterations"] == 10
+    assert report["config"] == config.replace(iterations=10, seed=1).to_dict()
+
+
+def test_a_stopped_run_fits_no_more_baselines():
+    options = RunOptions(data="breast", seed=0, baselines=["mean", "knn"])
+    experiment = prepare_experiment(options)
+    control = RunControl()
+    assert list(score_baselines(options, experiment, ["mean"], "cpu", control)) == ["mean"]
+    control.stop()
+    assert score_baselines(options, experiment, ["mean", "knn"], "cpu", control) == {}
+
+
+def test_runs_that_cannot_train_together_train_one_by_one_as_alone():
+    """Different labelled-row counts: fit_runs trains each model alone, equal to `fit`."""
+    experiments = [
+        prepare_experiment(RunOptions(data="breast", seed=0, label_missing_rate=rate))
+        for rate in (0.0, 0.5)
+    ]
+    config = preset("default", iterations=4, eval_every=2)
+    models, seconds = fit_runs([config] * 2, experiments, device="cpu", select_best="val_rmse")
+    assert len(models) == len(seconds) == 2 and all(s > 0 for s in seconds)
+    for model, e in zip(models, experiments, strict=True):
+        alone = fit(config, e.train.x_input, e.train.y_input, device="cpu", select_best="val_rmse",
+                    validation=Validation(e.val.x_input, e.val.x_true, e.val.removed, e.val.y_true))
+        np.testing.assert_array_equal(model.impute(e.test.x_input, seed=0),
+                                      alone.impute(e.test.x_input, seed=0))  # fmt: skip

@@ -17,7 +17,8 @@ from hexagan_core.networks import build_networks
 
 def _run(data, **kwargs):
     options = RunOptions(
-        data=data, iterations=20, device="cpu", config_overrides={"eval_every": 10}, **kwargs
+        data=data, iterations=20, device="cpu", config=preset("default", eval_every=10),
+        **kwargs,
     )
     return run_experiment(options)
 

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from hexagan_core import jobs
+from hexagan_core.config import preset
+from hexagan_core.control import RunControl
 from hexagan_core.experiment import RunOptions, RunResult
 from hexagan_core.jobs import GpuSlots, JobManager
 from hexagan_core.study import StudyOptions, StudyResult
@@ -18,7 +20,7 @@ from hexagan_core.study import StudyOptions, StudyResult
 def _options(iterations, **kwargs):
     kwargs.setdefault("device", "cpu")
     return RunOptions(
-        data="breast", iterations=iterations, config_overrides={"eval_every": 10}, **kwargs
+        data="breast", iterations=iterations, config=preset("default", eval_every=10), **kwargs
     )
 
 
@@ -180,11 +182,11 @@ def test_stopping_a_queued_job_ends_it_without_running():
 
 
 def test_gpu_slots_serve_waiters_in_arrival_order():
-    slots, cancel, order = GpuSlots(1), threading.Event(), []
-    assert slots.acquire("holder", cancel)
+    slots, control, order = GpuSlots(1), RunControl(), []
+    assert slots.acquire("holder", control)
 
     def wait_for_slot(name):
-        assert slots.acquire(name, cancel)
+        assert slots.acquire(name, control)
         order.append(name)
         slots.release()
 
@@ -198,9 +200,9 @@ def test_gpu_slots_serve_waiters_in_arrival_order():
     for thread in threads:
         thread.join(timeout=5)
     assert order == ["a", "b", "c"]
-    cancel.set()
-    assert slots.acquire("x", cancel)  # a free slot is taken even when cancelled
-    assert not slots.acquire("y", cancel)  # a full one is not waited for
+    control.stop()
+    assert slots.acquire("x", control)  # a free slot is taken even when stopped
+    assert not slots.acquire("y", control)  # a full one is not waited for
 
 
 def test_unknown_ids_raise_key_error(manager):

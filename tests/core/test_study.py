@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from hexagan_core.control import RunControl
 from hexagan_core.experiment import load_dataset
 from hexagan_core.protocol import prepare
 from hexagan_core.study import (
@@ -94,18 +95,18 @@ def test_summary_mean_std_and_count():
 
 
 def test_stop_between_runs_returns_partial_rows():
-    stop = threading.Event()
+    control = RunControl()
     rows = []
 
     def callback(row):
         rows.append(row)
         if len(rows) == 2:
-            stop.set()
+            control.stop()
 
     options = StudyOptions(
         rates=(0.2, 0.4, 0.6), seeds=(0, 1), methods=("mean", "knn"), max_rows=200, device="cpu"
     )
-    result = run_study(options, callback=callback, stop_event=stop)
+    result = run_study(options, callback=callback, control=control)
     assert result.stopped
     assert list(zip(result.rows["rate"], result.rows["method"], strict=True)) == [
         (0.2, "mean"),
@@ -114,27 +115,27 @@ def test_stop_between_runs_returns_partial_rows():
 
 
 def test_stop_during_hexagan_returns_at_once_without_its_row():
-    stop = threading.Event()
+    control = RunControl()
     options = StudyOptions(
         rates=(0.2,), seeds=(0,), methods=("mean", "hexagan"), iterations=100_000, device="cpu"
     )
-    timer = threading.Timer(0.5, stop.set)
+    timer = threading.Timer(0.5, control.stop)
     timer.start()
     start = time.perf_counter()
-    result = run_study(options, stop_event=stop)
+    result = run_study(options, control=control)
     assert time.perf_counter() - start < 10  # 100,000 iterations would take minutes
     assert result.stopped and result.rows.empty  # HexaGAN trains first; the stop ends the study
 
 
 def test_pause_holds_the_study_between_runs():
-    pause, rows = threading.Event(), []
-    pause.set()
+    control, rows = RunControl(), []
+    control.pause()
     options = StudyOptions(rates=(0.2,), seeds=(0,), methods=("mean",), device="cpu")
-    worker = threading.Thread(target=lambda: rows.append(run_study(options, pause_event=pause)))
+    worker = threading.Thread(target=lambda: rows.append(run_study(options, control=control)))
     worker.start()
     time.sleep(0.5)
     assert rows == []  # still waiting
-    pause.clear()
+    control.resume()
     worker.join(timeout=30)
     assert len(rows[0].rows) == 1
 
