@@ -1,186 +1,286 @@
-"""scikit-learn style shells over HexaGAN: HexaGANImputer and HexaGANClassifier.
+"""scikit-learn estimators over HexaGAN: HexaGANImputer and HexaGANClassifier.
 
 Both take a DataFrame (numeric and categorical columns) or an array, with NaN for missing
-entries. Constructors only store their arguments; `fit` validates them and learns the encoder,
-the min-max scaler (on the rows given to fit) and the networks. `transform` is inductive: it
-imputes new rows with the trained networks and never refits.
+entries. Constructors only store their arguments, so `get_params`, `set_params` and
+`sklearn.base.clone` work; `fit` validates them, resolves the training configuration (the
+`config`, or the named `preset`, with `iterations` and `seed` applied when given) and learns the
+encoder, the min-max scaler (on the rows given to fit) and the networks. `transform` is
+inductive: it imputes new rows with the trained networks and never refits.
 """
 
 from __future__ import annotations
 
+import numbers
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.utils import Tags, assert_all_finite
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 
-from hexagan_core.config import HexaGANConfig, preset
+from hexagan_core.config import NUMERIC_CONSTRAINTS, PRESETS, HexaGANConfig, preset
 from hexagan_core.data import MinMaxScaler, TableEncoder
+from hexagan_core.model import HexaGANModel
 from hexagan_core.persist import Pipeline, load_pipeline
 from hexagan_core.train import Callback, fit
+from hexagan_core.validation import Interval, check_param, parameter_error
 
 __all__ = ["HexaGANImputer", "HexaGANClassifier"]
 
-
-def _as_frame(X: Any) -> tuple[pd.DataFrame, bool]:
-    """(X as a DataFrame, whether the caller gave a DataFrame)."""
-    if isinstance(X, pd.DataFrame):
-        return X.reset_index(drop=True), True
-    array = np.asarray(X, dtype=np.float64)
-    if array.ndim != 2:
-        raise ValueError(f"X must be 2-D (rows x features). Got shape {array.shape}.")
-    return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])]), False
+# The HexaGANConfig fields that are also estimator parameters; None keeps the config's value.
+_CONFIG_OVERRIDES = ("iterations", "seed")
 
 
-class _HexaGANEstimator:
+class _HexaGANEstimator(BaseEstimator):
+    """The shared shell: parameters, input checks, training and persistence."""
+
     def __init__(
         self,
         *,
         config: HexaGANConfig | None = None,
         preset: str = "default",
+        iterations: int | None = None,
+        seed: int | None = None,
         device: str = "auto",
         callback: Callback | None = None,
-        **overrides: Any,
-    ):
+    ) -> None:
         self.config = config
         self.preset = preset
+        self.iterations = iterations
+        self.seed = seed
         self.device = device
         self.callback = callback
-        self.overrides = overrides
 
-    def _config(self) -> HexaGANConfig:
-        if self.config is not None:
-            return self.config.replace(**self.overrides).validate()
-        return preset(self.preset, **self.overrides)
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # NaN marks the missing entries HexaGAN learns to fill
+        return tags
 
-    def _fit(self, X: Any, labels: np.ndarray | None, class_names: list[str]):
-        frame, self._dataframe_in = _as_frame(X)
+    def _training_config(self) -> HexaGANConfig:
+        """The configuration the parameters describe; ValueError naming a bad parameter."""
+        owner = type(self).__name__
+        if self.config is not None and not isinstance(self.config, HexaGANConfig):
+            raise parameter_error("config", owner, "a HexaGANConfig or None", self.config)
+        check_param(self.preset, "preset", owner, tuple(PRESETS))
+        if self.config is not None and self.preset != "default":
+            raise ValueError(
+                f"{owner} takes a 'config' or a 'preset', not both: build the config from the "
+                f"preset with hexagan_core.preset({self.preset!r}, ...). Got preset="
+                f"{self.preset!r} and a config."
+            )
+        for name in _CONFIG_OVERRIDES:
+            kind, low, high = NUMERIC_CONSTRAINTS[name]
+            rule = Interval(kind, low, high, allow_none=True)
+            check_param(getattr(self, name), name, owner, rule)
+        if not isinstance(self.device, str):
+            raise parameter_error("device", owner, "a str", self.device)
+        if self.callback is not None and not callable(self.callback):
+            raise parameter_error("callback", owner, "a callable or None", self.callback)
+        base = preset(self.preset) if self.config is None else self.config
+        overrides = {
+            name: value for name in _CONFIG_OVERRIDES if (value := getattr(self, name)) is not None
+        }
+        return base.replace(**overrides).validate()
+
+    def _fit(self, X: Any, y: Any) -> np.ndarray:
+        """Train on X and the optional labels y; return the classes of y (none without y)."""
+        config = self._training_config()
+        frame = self._frame(X, reset=True)
+        if y is None:
+            labels, classes = None, np.array([])
+        else:
+            check_consistent_length(frame, y)
+            labels, classes = _encode_labels(y)
         encoder = TableEncoder().fit(frame)
         encoded = encoder.transform(frame)
         scaler = MinMaxScaler().fit(encoded)
         model = fit(
-            self._config(),
+            config,
             scaler.transform(encoded),
             labels,
             callback=self.callback,
             device=self.device,
         )
-        self.pipeline_ = Pipeline(model, encoder, scaler, class_names)
-        self.n_features_in_ = frame.shape[1]
-        self.feature_names_in_ = list(frame.columns)
-        return self
+        self.pipeline_ = Pipeline(
+            model,
+            encoder,
+            scaler,
+            [str(c) for c in classes],
+            named_columns=hasattr(self, "feature_names_in_"),
+        )
+        return classes
 
-    def _check_fitted(self) -> Pipeline:
-        if not hasattr(self, "pipeline_"):
-            raise ValueError(f"This {type(self).__name__} is not fitted yet; call fit first.")
-        return self.pipeline_
+    def _frame(self, X: Any, *, reset: bool) -> pd.DataFrame:
+        """X as a DataFrame after scikit-learn's checks of its shape and feature names.
 
-    def _matrix(self, X: Any) -> np.ndarray:
-        pipeline = self._check_fitted()
-        frame, _ = _as_frame(X)
-        if frame.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {frame.shape[1]} features, but {type(self).__name__} was fitted with "
-                f"{self.n_features_in_}."
-            )
-        if not isinstance(X, pd.DataFrame):
-            frame.columns = self.feature_names_in_
-        return pipeline.to_matrix(frame)
+        At fit (`reset`) this records `n_features_in_`, and `feature_names_in_` when X is a
+        DataFrame with string column names. Afterwards the columns are matched by position:
+        the checks have already refused a DataFrame whose names differ from those seen by fit.
+        """
+        if isinstance(X, pd.DataFrame):
+            validate_data(self, X, reset=reset, skip_check_array=True)
+            frame = X.reset_index(drop=True)
+        else:
+            # Infinities are refused below, with those of DataFrames.
+            array = validate_data(self, X, reset=reset, dtype=np.float64, ensure_all_finite=False)
+            frame = pd.DataFrame(array)
+        numeric = frame.select_dtypes("number").to_numpy(dtype=np.float64, na_value=np.nan)
+        assert_all_finite(numeric, allow_nan=True, input_name="X")
+        if not reset:
+            frame.columns = self.pipeline_.columns
+        return frame
+
+    def _fitted_frame(self, X: Any) -> pd.DataFrame:
+        """X checked against what fit saw, with the fitted columns' names."""
+        check_is_fitted(self)
+        return self._frame(X, reset=False)
+
+    def _model_input(self, X: Any) -> np.ndarray:
+        """X encoded and scaled as at fit: the networks' input (NaN = missing)."""
+        frame = self._fitted_frame(X)
+        return self.pipeline_.to_matrix(frame)
 
     def save(self, directory: str | Path) -> Path:
         """Save the fitted model (JSON + tensors; load with `load`)."""
-        return self._check_fitted().save(directory)
+        check_is_fitted(self)
+        return self.pipeline_.save(directory)
 
     @classmethod
-    def load(cls, directory: str | Path, device: str = "auto"):
-        """An estimator around the model saved in `directory`."""
-        estimator = cls(device=device)
-        estimator.pipeline_ = load_pipeline(directory, device=device)
-        estimator.feature_names_in_ = estimator.pipeline_.columns
-        estimator.n_features_in_ = len(estimator.feature_names_in_)
-        estimator._dataframe_in = True
+    def load(cls, directory: str | Path, device: str = "auto") -> Self:
+        """A fitted estimator around the model saved in `directory`, with that model's config."""
+        pipeline = load_pipeline(directory, device=device)
+        estimator = cls(config=pipeline.model.config, device=device)
+        estimator.pipeline_ = pipeline
+        estimator.n_features_in_ = len(pipeline.columns)
+        if pipeline.named_columns:
+            estimator.feature_names_in_ = np.asarray(pipeline.columns, dtype=object)
         return estimator
 
     @property
-    def model_(self):
-        return self._check_fitted().model
+    def model_(self) -> HexaGANModel:
+        check_is_fitted(self)
+        return self.pipeline_.model
 
 
-class HexaGANImputer(_HexaGANEstimator):
+class HexaGANImputer(TransformerMixin, _HexaGANEstimator):
     """Missing-value imputation with HexaGAN's E, G_MI and D_MI (labels optional).
 
     Parameters
     ----------
     config : HexaGANConfig, default=None
-        Full configuration; if None, the named `preset` is used.
+        Every training hyperparameter. None: the named `preset`. Give one or the other.
     preset : str, default="default"
-        One of hexagan_core.PRESETS.
+        One of hexagan_core.PRESETS, used when `config` is None.
+    iterations : int, default=None
+        Outer iterations of training; None keeps those of the config or preset.
+    seed : int, default=None
+        Seed of every random draw of training; None keeps the config's or preset's.
     device : {"auto", "cpu", "cuda", "mps"}, default="auto"
+        Where the networks train and run; "auto" prefers CUDA, then MPS.
     callback : callable, default=None
-        Receives the training reports (see train.fit).
-    **overrides
-        Any HexaGANConfig field, for example ``iterations=500``.
+        Receives the training reports (see hexagan_core.train.fit).
+
+    Attributes
+    ----------
+    pipeline_ : hexagan_core.persist.Pipeline
+        The trained networks with the table encoder and the min-max scaler.
+    model_ : hexagan_core.model.HexaGANModel
+        The trained networks (``pipeline_.model``).
+    n_features_in_ : int
+        Number of columns seen by `fit`.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names seen by `fit`; defined only when X was a DataFrame with string names.
     """
 
-    def fit(self, X: Any, y: Any = None) -> HexaGANImputer:
-        labels, classes = (None, []) if y is None else _encode_labels(y)
-        return self._fit(X, labels, [str(c) for c in classes])
+    def fit(self, X: Any, y: Any = None) -> Self:
+        """Learn from X (NaN = missing). Labels `y` are optional (-1, NaN or None marks an
+        unlabelled row); given them, the classifier networks train too."""
+        self._fit(X, y)
+        return self
 
     def transform(self, X: Any, seed: int = 0) -> Any:
         """X with its missing entries filled; observed entries unchanged; same type as X."""
-        pipeline = self._check_fitted()
-        imputed = pipeline.to_table(pipeline.model.impute(self._matrix(X), seed=seed))
-        frame, is_frame = _as_frame(X)
-        if not is_frame:
-            frame.columns = self.feature_names_in_
-        filled = frame.where(frame.notna(), imputed)
+        frame = self._fitted_frame(X)
+        filled = self.pipeline_.impute_table(frame, seed=seed)
         if isinstance(X, pd.DataFrame):
-            filled.index = X.index
+            filled.columns, filled.index = X.columns, X.index
             return filled
         return filled.to_numpy(dtype=np.float64)
 
-    def fit_transform(self, X: Any, y: Any = None) -> Any:
-        return self.fit(X, y).transform(X)
 
-
-class HexaGANClassifier(_HexaGANEstimator):
+class HexaGANClassifier(ClassifierMixin, TransformerMixin, _HexaGANEstimator):
     """Classification from incomplete, imbalanced and partly labelled rows (all six networks).
 
-    `y` may hold any hashable labels; -1 or NaN (None) marks an unlabelled row. See
-    HexaGANImputer for the parameters.
+    `y` may hold any hashable labels; -1 or NaN (None) marks an unlabelled row. The parameters
+    are HexaGANImputer's.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The labels of the labelled rows, sorted.
+    pipeline_, model_, n_features_in_, feature_names_in_
+        As HexaGANImputer's.
     """
 
-    def fit(self, X: Any, y: Any) -> HexaGANClassifier:
-        labels, classes = _encode_labels(y)
-        self.classes_ = np.array(classes, dtype=object)
-        return self._fit(X, labels, [str(c) for c in classes])
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        # transform gives the hidden vectors, the networks' float32 output whatever X's dtype.
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+    def fit(self, X: Any, y: Any) -> Self:
+        """Learn from X (NaN = missing) and labels y (-1, NaN or None marks an unlabelled row)."""
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        self.classes_ = self._fit(X, y)
+        return self
+
+    @classmethod
+    def load(cls, directory: str | Path, device: str = "auto") -> Self:
+        estimator = super().load(directory, device=device)
+        estimator.classes_ = np.asarray(estimator.pipeline_.class_names)
+        return estimator
 
     def predict_proba(self, X: Any, seed: int = 0) -> np.ndarray:
-        return self._check_fitted().model.predict_proba(self._matrix(X), seed=seed)
+        matrix = self._model_input(X)
+        return self.pipeline_.model.predict_proba(matrix, seed=seed)
 
     def predict(self, X: Any, seed: int = 0) -> np.ndarray:
         codes = self.predict_proba(X, seed=seed).argmax(axis=1)
-        classes = getattr(self, "classes_", np.array(self.pipeline_.class_names))
-        return classes[codes]
+        return self.classes_[codes]
 
     def transform(self, X: Any, seed: int = 0) -> np.ndarray:
         """The hidden vectors h = E(x) of the rows of X."""
-        return self._check_fitted().model.hidden(self._matrix(X), seed=seed)
+        matrix = self._model_input(X)
+        return self.pipeline_.model.hidden(matrix, seed=seed)
 
 
-def _encode_labels(y: Any) -> tuple[np.ndarray, list[Any]]:
-    """Codes 0..K-1 in sorted label order, -1 for unlabelled (-1, NaN or None)."""
-    values = pd.Series(np.asarray(y, dtype=object))
-    unlabelled = values.isna() | values.map(
-        lambda v: isinstance(v, (int, float, np.number)) and v == -1
-    )
-    known = values[~unlabelled]
-    try:
-        classes = sorted(known.unique())
-    except TypeError:  # mixed types: order by their text
-        classes = sorted(known.unique(), key=str)
+def _encode_labels(y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Codes 0..K-1 in sorted label order (-1 for unlabelled rows: -1, NaN or None), and the K
+    labels."""
+    values = pd.Series(column_or_1d(y, warn=True), dtype=object)
+    is_minus_one = values.map(lambda v: isinstance(v, numbers.Number) and v == -1)
+    unlabelled = (values.isna() | is_minus_one).to_numpy()
+    # From a list numpy infers the labels' type: numbers stay numbers (so a regression target is
+    # refused by name below), and labels of mixed types become text, sorted as text.
+    labelled = np.asarray(values[~unlabelled].tolist())
+    classes = np.unique(labelled)
     if len(classes) < 2:
-        raise ValueError(f"y must contain at least 2 classes among labelled rows. Got {classes}.")
-    lookup = {c: i for i, c in enumerate(classes)}
-    codes = np.array([-1 if u else lookup[v] for v, u in zip(values, unlabelled, strict=True)])
-    return codes.astype(np.int64), classes
+        raise ValueError(
+            "y must contain at least 2 classes among labelled rows. "
+            f"Got {len(classes)} class(es): {classes.tolist()}."
+        )
+    check_classification_targets(labelled)
+    codes = np.full(len(values), -1, dtype=np.int64)
+    codes[~unlabelled] = np.searchsorted(classes, labelled)
+    return codes, classes

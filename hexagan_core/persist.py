@@ -32,6 +32,9 @@ class Pipeline:
     scaler: MinMaxScaler
     class_names: list[str]
     label_name: str | None = None
+    named_columns: bool = True
+    """Whether `columns` are the user's names; False when the table had none (an array, whose
+    columns are named by their positions "0", "1", ...)."""
 
     @property
     def columns(self) -> list[str]:
@@ -73,6 +76,7 @@ class Pipeline:
             "scaler": self.scaler.to_dict(),
             "class_names": self.class_names,
             "label_name": self.label_name,
+            "named_columns": self.named_columns,
         }
         (directory / _PREPROCESSING).write_text(json.dumps(preprocessing, indent=1), "utf-8")
         return directory
@@ -92,4 +96,5 @@ def load_pipeline(directory: str | Path, device: str = "auto") -> Pipeline:
         scaler=MinMaxScaler.from_dict(preprocessing["scaler"]),
         class_names=list(preprocessing["class_names"]),
         label_name=preprocessing.get("label_name"),
+        named_columns=preprocessing.get("named_columns", True),
     )
