@@ -172,17 +172,18 @@ class Algorithm:
             directions = None if draws.directions is None else draws.directions[:, part]
             batch = rows.batch(i, size)
             record.update(self.d_mi_step(x_hat[:, part], y_in[:, part], batch, directions,
-                                         penalty_only))  # fmt: skip
+                                         penalty_only, reported=i == steps - 1))  # fmt: skip
         return record
 
     def d_mi_step(self, x_hat: torch.Tensor, y_in: torch.Tensor, batch: Rows,
-                  directions: torch.Tensor | None = None,
-                  penalty_only: bool = False) -> Record:  # fmt: skip
+                  directions: torch.Tensor | None = None, penalty_only: bool = False,
+                  reported: bool = True) -> Record:  # fmt: skip
         """D_MI on L_DMI + L^{d+1}_DMI + lambda1 * L_GP^MI, at the imputed rows x_hat.
 
         L_GP^MI takes each row's input Jacobian, or with `directions` its unbiased estimate from
         random projections. `penalty_only`: the official warm-up (the critic only learns to be
-        smooth).
+        smooth). `reported`: whether the caller keeps these loss values (a backend may skip
+        computing them otherwise; autograd has them anyway).
         """
         c, d, critic = self.config, self.d, self.nets["d_mi"]
         loss_gp_mi = self.zero()
@@ -246,13 +247,13 @@ class Algorithm:
             generator_part = slice(j * n, (j + 1) * n)
             record.update(self.cg_round(
                 h_real[:, part], rows.y[:, part], latent[:, part], y_c[:, generator_part],
-                z_c[:, generator_part], generator_first,
+                z_c[:, generator_part], generator_first, reported=j == c.n_cg - 1,
             ))  # fmt: skip
         return record
 
     def cg_round(self, h_real: torch.Tensor, y: torch.Tensor, latent: torch.Tensor,
                  y_c: torch.Tensor, z_c: torch.Tensor, generator_first: bool = False,
-                 penalty_only: bool = False) -> Record:  # fmt: skip
+                 penalty_only: bool = False, reported: bool = True) -> Record:  # fmt: skip
         """One round: a D_CG update on each of the round's batches (real hidden vectors
         `h_real` of labels `y`, fake ones G_CG(latent, y)), and one G_CG update on (z_c, y_c),
         first or last. G_CG is fixed during the D_CG updates, so their fake hidden vectors come
@@ -260,20 +261,20 @@ class Algorithm:
         n = self.n_batch_labelled
         record: Record = {}
         if generator_first and not penalty_only:
-            record.update(self.g_cg_step(z_c, y_c))
+            record.update(self.g_cg_step(z_c, y_c, reported))
         with torch.no_grad():
             h_fake = self.nets["g_cg"](latent, y)
         steps = h_real.shape[1] // n
         for i in range(steps):
             part = slice(i * n, (i + 1) * n)
             record.update(self.d_cg_step(h_real[:, part], h_fake[:, part], y[:, part],
-                                         penalty_only))  # fmt: skip
+                                         penalty_only, reported and i == steps - 1))  # fmt: skip
         if not generator_first and not penalty_only:
-            record.update(self.g_cg_step(z_c, y_c))
+            record.update(self.g_cg_step(z_c, y_c, reported))
         return record
 
     def d_cg_step(self, h_real: torch.Tensor, h_fake: torch.Tensor, y: torch.Tensor,
-                  penalty_only: bool = False) -> Record:  # fmt: skip
+                  penalty_only: bool = False, reported: bool = True) -> Record:  # fmt: skip
         """D_CG on L_DCG + lambda2 * L_GP^CG: real hidden vectors h = E(x_tilde, m) against
         G_CG's, both of labels y; the penalty at the real ones."""
         c, critic = self.config, self.nets["d_cg"]
@@ -287,7 +288,7 @@ class Algorithm:
             self.update("d_cg", loss_d_cg + lambda2 * loss_gp_cg)
         return {"d_cg": loss_d_cg, "gp_cg": loss_gp_cg}
 
-    def g_cg_step(self, z: torch.Tensor, y_c: torch.Tensor) -> Record:
+    def g_cg_step(self, z: torch.Tensor, y_c: torch.Tensor, reported: bool = True) -> Record:
         """G_CG on L_GCG + alpha2 * L_GMI(x_c) + alpha3 * L_CE(x_c, y_c), from noise z and labels
         y_c drawn like the real ones (so D_CG cannot tell them apart by y)."""
         c, d = self.config, self.d

@@ -7,7 +7,8 @@ differentiates), and it is backpropagated by hand through the taped networks. Th
 tiny, so autograd's bookkeeping would cost more than the arithmetic. Same losses, same gradients
 as the algorithm (tests/core/test_engine_equivalence.py checks every update of whole iterations).
 
-Also here: D_MI's exact penalty of wide critics taken row by row over each row's active units.
+Also here: D_MI's exact penalty of wide critics taken row by row over each row's active units,
+and loss values skipped for updates whose values nobody keeps.
 """
 
 from __future__ import annotations
@@ -42,24 +43,31 @@ class ClosedFormAlgorithm(Algorithm):
         super().__init__(configs, xs, ys, device)
         if not all(isinstance(net, StackedMLP) for net in self.nets.values()):
             raise TypeError("The closed-form backend needs MLP networks.")
+        # An iteration reports the last update's losses of each kind; unless this is set, the
+        # updates before it skip computing theirs (their gradients need none).
+        self.every_update_losses = False
         # A wide D_MI's exact penalty is taken row by row over each row's active units
         # (`StackedMLP.jacobian_penalty_gradient_by_row`), eagerly: shapes depend on the data.
         self.penalty_by_row = (
             self.penalised("d_mi") and self.nets["d_mi"].jacobian_by_row_pays()
         )
+        self._score_gradients: dict[tuple, torch.Tensor] = {}
+
+    def _losses_wanted(self, reported: bool) -> bool:
+        return reported or self.every_update_losses
 
     # --- (1) missing data imputation --------------------------------------------------------
 
     @torch.no_grad()
-    def d_mi_step(self, x_hat, y_in, batch: Rows, directions=None,
-                  penalty_only=False) -> Record:  # fmt: skip
+    def d_mi_step(self, x_hat, y_in, batch: Rows, directions=None, penalty_only=False,
+                  reported=True) -> Record:  # fmt: skip
         """D_MI's update: d loss / d scores of the element-wise and label losses backpropagated
         through the taped D_MI, plus the exact penalty's d loss / d J backpropagated through
         the Jacobian's partial products (or row by row). The projected penalty's gradient is
         autograd's (`Algorithm.d_mi_step`)."""
         if directions is not None:
             with torch.enable_grad():
-                return super().d_mi_step(x_hat, y_in, batch, directions, penalty_only)
+                return super().d_mi_step(x_hat, y_in, batch, directions, penalty_only, reported)
         c, d, critic, m = self.config, self.d, self.nets["d_mi"], batch.m
         jacobian = None
         if self.penalised("d_mi") and not self.penalty_by_row:
@@ -78,11 +86,14 @@ class ClosedFormAlgorithm(Algorithm):
             if self.penalty_by_row:
                 sq_norms = critic.jacobian_penalty_gradient_by_row(tape, d, weight, c.penalty)
             else:
-                sq_norms = jacobian.pow(2).sum(dim=-1).transpose(1, 2)
+                wanted = c.penalty == "wgan_gp" or self._losses_wanted(reported)
+                sq_norms = jacobian.pow(2).sum(dim=-1).transpose(1, 2) if wanted else None
                 coefficient = losses.jacobian_row_coefficient(sq_norms, weight, c.penalty)
                 grad_jacobian = jacobian * coefficient.transpose(1, 2)[..., None]
                 critic.input_jacobian_backward(tape, columns, grad_jacobian)
         self.apply_gradient("d_mi", critic.grad)
+        if not self._losses_wanted(reported):
+            return {}
         loss_d_mi_label = self.zero()
         if self.semi_supervised:
             loss_d_mi_label = losses.label_critic_loss(scores[..., d], batch.labelled)
@@ -132,11 +143,11 @@ class ClosedFormAlgorithm(Algorithm):
     # --- (2) conditional generation ---------------------------------------------------------
 
     @torch.no_grad()
-    def d_cg_step(self, h_real, h_fake, y, penalty_only=False) -> Record:
+    def d_cg_step(self, h_real, h_fake, y, penalty_only=False, reported=True) -> Record:
         """D_CG's update in closed form (`StackedMLP.critic_gradient`)."""
         critic, n = self.nets["d_cg"], h_real.shape[1]
         inputs = torch.cat([torch.cat([h_real, y], -1), torch.cat([h_fake, y], -1)], dim=1)
-        grad_scores = None if penalty_only else losses.critic_loss_grad(n, n, inputs)
+        grad_scores = None if penalty_only else self._critic_loss_grad(inputs, n)
         grad_penalty = None
         if self.penalised("d_cg"):
             c, one_centred = self.config, self.regularisers["d_cg"] == "wgan_gp"
@@ -148,11 +159,23 @@ class ClosedFormAlgorithm(Algorithm):
         grad, scores, jacobian = critic.critic_gradient(inputs, grad_scores, n,
                                                         h_real.shape[-1], grad_penalty)  # fmt: skip
         self.apply_gradient("d_cg", grad)
+        if not self._losses_wanted(reported):
+            return {}
         loss_gp_cg = self.penalty_cg(jacobian) if self.penalised("d_cg") else self.zero()
         return {"d_cg": losses.critic_loss(scores[:, n:], scores[:, :n]), "gp_cg": loss_gp_cg}
 
+    def _critic_loss_grad(self, inputs: torch.Tensor, n_real: int) -> torch.Tensor:
+        """`losses.critic_loss_grad`, made once per shape when eager (it is a constant)."""
+        n_fake = inputs.shape[1] - n_real
+        if torch.compiler.is_compiling():
+            return losses.critic_loss_grad(n_fake, n_real, inputs)
+        key = (inputs.shape, n_real, inputs.dtype, inputs.device)
+        if key not in self._score_gradients:
+            self._score_gradients[key] = losses.critic_loss_grad(n_fake, n_real, inputs)
+        return self._score_gradients[key]
+
     @torch.no_grad()
-    def g_cg_step(self, z, y_c) -> Record:
+    def g_cg_step(self, z, y_c, reported=True) -> Record:
         """G_CG's update, backpropagated by hand through the taped G_CG, G_MI, D_CG, D_MI and
         C: its loss passes through five networks."""
         c, d, nets = self.config, self.d, self.nets
@@ -176,6 +199,8 @@ class ClosedFormAlgorithm(Algorithm):
         grad_h_c = grad_h_c + grad_critic[..., : h_c.shape[-1]]
         nets["g_cg"].backward_taped(tape_g_cg, grad_h_c, weight_grads=True, input_grad=False)
         self.apply_gradient("g_cg", nets["g_cg"].grad)
+        if not self._losses_wanted(reported):
+            return {}
         return {
             "g_cg": losses.generator_loss(scores_cg),
             "g_mi_c": self.loss_g_mi(scores_mi[..., :d], every_entry_imputed),

@@ -29,6 +29,9 @@ def compile_steps(algorithm: ClosedFormAlgorithm) -> None:
             "use engine='eager' there."
         )
     check_compiler(device)
+    # Fused, loss values cost next to nothing; computing every update's keeps one program per
+    # step kind rather than one with and one without them.
+    algorithm.every_update_losses = True
     options = {"cpp_wrapper": True} if device.type == "cpu" else {}
     compile_program = functools.partial(torch.compile, fullgraph=True, dynamic=False,
                                         options=options)  # fmt: skip
@@ -36,6 +39,14 @@ def compile_steps(algorithm: ClosedFormAlgorithm) -> None:
     if not (algorithm.config.penalty_projections or algorithm.penalty_by_row):
         names.append("d_mi_updates")
     programs = {name: compile_program(getattr(algorithm, name)) for name in names}
+    cg_round = programs["cg_round"]
+
+    def cg_round_every_loss(*args, reported: bool = True, **kwargs):
+        # `reported` changes nothing when every update's losses are computed: a constant
+        # keeps one program rather than one per value.
+        return cg_round(*args, reported=True, **kwargs)
+
+    programs["cg_round"] = cg_round_every_loss
     for name, program in programs.items():
         setattr(algorithm, name, program)
     algorithm.compiled_steps = sorted(programs)
