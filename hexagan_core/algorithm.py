@@ -258,19 +258,25 @@ class Algorithm:
         `h_real` of labels `y`, fake ones G_CG(latent, y)), and one G_CG update on (z_c, y_c),
         first or last. G_CG is fixed during the D_CG updates, so their fake hidden vectors come
         from one forward pass."""
-        n = self.n_batch_labelled
         record: Record = {}
         if generator_first and not penalty_only:
             record.update(self.g_cg_step(z_c, y_c, reported))
         with torch.no_grad():
             h_fake = self.nets["g_cg"](latent, y)
+        record.update(self.d_cg_updates(h_real, h_fake, y, penalty_only, reported))
+        if not generator_first and not penalty_only:
+            record.update(self.g_cg_step(z_c, y_c, reported))
+        return record
+
+    def d_cg_updates(self, h_real: torch.Tensor, h_fake: torch.Tensor, y: torch.Tensor,
+                     penalty_only: bool = False, reported: bool = True) -> Record:  # fmt: skip
+        """One D_CG update per batch of n labelled rows of the round."""
+        n, record = self.n_batch_labelled, {}
         steps = h_real.shape[1] // n
         for i in range(steps):
             part = slice(i * n, (i + 1) * n)
             record.update(self.d_cg_step(h_real[:, part], h_fake[:, part], y[:, part],
                                          penalty_only, reported and i == steps - 1))  # fmt: skip
-        if not generator_first and not penalty_only:
-            record.update(self.g_cg_step(z_c, y_c, reported))
         return record
 
     def d_cg_step(self, h_real: torch.Tensor, h_fake: torch.Tensor, y: torch.Tensor,

@@ -97,6 +97,12 @@ def g_mi_loss_grad(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 
+def g_mi_loss_grad_all_imputed(n_rows: int, n_features: int, weight: float = 1.0) -> float:
+    """d (weight * L_GMI) / d scores of rows with no observed entry (generated rows): the same
+    for every entry, -weight / (d (n + eps))."""
+    return -weight / (n_features * (n_rows + _EPS))
+
+
 def label_critic_loss(label_scores: torch.Tensor, labelled: torch.Tensor) -> torch.Tensor:
     """L^{d+1}_DMI = E_u[D(x_u, C(x_u))_{d+1}] - E_l[D(x_l, y)_{d+1}] (label slot of D_MI).
 

@@ -143,10 +143,25 @@ class ClosedFormAlgorithm(Algorithm):
     # --- (2) conditional generation ---------------------------------------------------------
 
     @torch.no_grad()
-    def d_cg_step(self, h_real, h_fake, y, penalty_only=False, reported=True) -> Record:
-        """D_CG's update in closed form (`StackedMLP.critic_gradient`)."""
-        critic, n = self.nets["d_cg"], h_real.shape[1]
-        inputs = torch.cat([torch.cat([h_real, y], -1), torch.cat([h_fake, y], -1)], dim=1)
+    def d_cg_updates(self, h_real, h_fake, y, penalty_only=False, reported=True) -> Record:
+        """The round's D_CG updates, their input rows [h, y] (each update's n real rows, then
+        its n fake ones) built in one go: D_CG is updated n_CG x n_critic times an
+        iteration."""
+        n, record = self.n_batch_labelled, {}
+        real, fake = torch.cat([h_real, y], dim=-1), torch.cat([h_fake, y], dim=-1)
+        per_step = (self.n_models, real.shape[1] // n, n, real.shape[-1])
+        inputs = torch.cat([real.view(per_step), fake.view(per_step)], dim=2).unbind(1)
+        for i, step_inputs in enumerate(inputs):
+            last = reported and i == len(inputs) - 1
+            record.update(self.d_cg_update(step_inputs, h_real.shape[-1], penalty_only, last))
+        return record
+
+    @torch.no_grad()
+    def d_cg_update(self, inputs: torch.Tensor, hidden_dim: int, penalty_only=False,
+                    reported=True) -> Record:  # fmt: skip
+        """D_CG's update in closed form (`StackedMLP.critic_gradient`) on its input rows [h, y]:
+        n real rows, then n fake ones."""
+        critic, n = self.nets["d_cg"], inputs.shape[1] // 2
         grad_scores = None if penalty_only else self._critic_loss_grad(inputs, n)
         grad_penalty = None
         if self.penalised("d_cg"):
@@ -156,8 +171,8 @@ class ClosedFormAlgorithm(Algorithm):
                 return losses.hidden_penalty_grad(jacobian, c.cg_penalty_reduction, one_centred,
                                                   c.lambda2)  # fmt: skip
 
-        grad, scores, jacobian = critic.critic_gradient(inputs, grad_scores, n,
-                                                        h_real.shape[-1], grad_penalty)  # fmt: skip
+        grad, scores, jacobian = critic.critic_gradient(inputs, grad_scores, n, hidden_dim,
+                                                        grad_penalty)  # fmt: skip
         self.apply_gradient("d_cg", grad)
         if not self._losses_wanted(reported):
             return {}
@@ -188,8 +203,11 @@ class ClosedFormAlgorithm(Algorithm):
         # d loss / d outputs, term by term
         grad_scores_cg = losses.generator_loss_grad(scores_cg)
         grad_scores_mi = torch.zeros_like(scores_mi)
-        grad_scores_mi[..., :d] = c.alpha2 * self._loss_g_mi_grad(scores_mi[..., :d],
-                                                                  every_entry_imputed)  # fmt: skip
+        if c.adversarial_loss == "gain":
+            grad_scores_mi[..., :d] = c.alpha2 * losses.gain_generator_loss_grad(
+                scores_mi[..., :d], every_entry_imputed)
+        else:  # the same for every entry of a generated row
+            grad_scores_mi[..., :d] = losses.g_mi_loss_grad_all_imputed(x_c.shape[1], d, c.alpha2)
         grad_logits = losses.classifier_loss_grad(logits, y_c, weight=c.alpha3)
         # back through the critics and C to x_c and h_c, then G_MI, then G_CG's weights
         grad_x_c = nets["d_mi"].backward_taped(tape_d_mi, grad_scores_mi)[..., :d]

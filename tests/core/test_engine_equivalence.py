@@ -26,7 +26,8 @@ ITERATIONS = 3
 # Tolerances per dtype: float64 (torch's default dtype switched), where the two must agree to
 # rounding over whole iterations, and float32 (what training runs in; see _run_both).
 TOLERANCES = {torch.float32: (1e-2, 1e-3), torch.float64: (1e-9, 1e-11)}
-STEPS = ("d_mi_step", "e_g_mi_step", "d_cg_step", "g_cg_step", "c_step")
+# Each update's step; the backend's D_CG updates of a round go through `d_cg_update`.
+STEPS = ("d_mi_step", "e_g_mi_step", "d_cg_step", "d_cg_update", "g_cg_step", "c_step")
 CPU = torch.device("cpu")
 
 
@@ -82,7 +83,8 @@ def _log_updates(algorithm: Algorithm) -> list:
 
     algorithm.apply_gradient = logged_apply
     for name in STEPS:
-        setattr(algorithm, name, logging(getattr(algorithm, name)))
+        if hasattr(algorithm, name):
+            setattr(algorithm, name, logging(getattr(algorithm, name)))
     return log
 
 

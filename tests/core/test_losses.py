@@ -167,6 +167,8 @@ def _gradient_cases():
          lambda s: losses.g_mi_loss_grad(s, mask), scores),
         ("g_mi_loss, generated rows", lambda s: losses.g_mi_loss(s, 0 * mask),
          lambda s: losses.g_mi_loss_grad(s, 0 * mask), scores),
+        ("g_mi_loss x 2, generated rows", lambda s: 2.0 * losses.g_mi_loss(s, 0 * mask),
+         lambda s: torch.full_like(s, losses.g_mi_loss_grad_all_imputed(6, 4, 2.0)), scores),
         ("label_critic_loss", lambda s: losses.label_critic_loss(s, labelled),
          lambda s: losses.label_critic_loss_grad(s, labelled), scores[..., 0]),
         ("label_adversarial_loss", losses.label_adversarial_loss,
