@@ -366,6 +366,7 @@ def _score_run(
         "notes": [
             *dataset.notes,
             *([cost_note] if cost_note else []),
+            *model.notes,
             *(["stopped early: baselines skipped"] if control.stopped else []),
         ],
         "config": model.config.to_dict(),

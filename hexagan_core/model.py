@@ -34,6 +34,7 @@ class HexaGANModel:
     networks: HexaGANNetworks
     device: torch.device
     history: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what training had to do that users should know
     batch_size: int = 4096  # rows per forward pass at inference
 
     @property

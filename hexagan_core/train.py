@@ -105,6 +105,7 @@ def fit(
     control: RunControl | None = None,
     device: str = "auto",
     select_best: str | None = None,
+    select_classifier: str | None = None,
 ) -> HexaGANModel:
     """Train HexaGAN on `x` (min-max scaled, NaN = missing) and labels `y` (-1 = unlabelled).
 
@@ -113,10 +114,18 @@ def fit(
     validation scores (`val_rmse`, `val_f1`, ...). `control.stop()` ends training within one
     iteration; while `control` is paused, training waits. `select_best` ('val_rmse' or
     'val_f1') keeps the networks of the best validation report instead of the last ones.
+    `select_classifier` ('val_f1'), where the validation rows have labels, then chooses C on
+    its own: among C's networks at every report, the one with the best validation F1 (ties:
+    ROC-AUC, then the later) on the imputations of the networks kept, so that C is not frozen
+    at an early imputation checkpoint.
+
+    A loss that stops being finite ends training at the next report; the networks of the last
+    report whose losses were finite are kept (the initial ones if there was none), and the
+    model's `notes` say so.
     """
     (model,) = fit_ensemble(
         [config], [x], [y], validations=[validation], callback=callback, control=control,
-        device=device, select_best=select_best,
+        device=device, select_best=select_best, select_classifier=select_classifier,
     )  # fmt: skip
     return model
 
@@ -139,6 +148,7 @@ def fit_ensemble(
     control: RunControl | None = None,
     device: str = "auto",
     select_best: str | None = None,
+    select_classifier: str | None = None,
 ) -> list[HexaGANModel]:
     """Train K independent HexaGANs as one batched program; model k equals `fit(configs[k],
     xs[k], ys[k], ...)` up to floating-point rounding.
@@ -163,30 +173,95 @@ def fit_ensemble(
                          "or all without.")  # fmt: skip
     if select_best not in (None, "val_rmse", "val_f1"):
         raise ValueError(f"select_best must be None, 'val_rmse' or 'val_f1'. Got {select_best!r}.")
+    if select_classifier not in (None, "val_f1"):
+        raise ValueError(f"select_classifier must be None or 'val_f1'. Got {select_classifier!r}.")
     torch_device = resolve_device(device)
     with cpu_threads(torch_device, configs[0]):
         algorithm = build_algorithm(configs, [x for x, _ in checked], [y for _, y in checked],
                                     torch_device)  # fmt: skip
-        return _train(algorithm, validations, callback, control or RunControl(), select_best)
+        checkpoints = [_Checkpoints(select_best, select_classifier, validation)
+                       for validation in validations]  # fmt: skip
+        return _train(algorithm, validations, callback, control or RunControl(), checkpoints)
+
+
+class _Checkpoints:
+    """What a run keeps of one model besides its last networks: those of its best validation
+    report on `select_best`, C's at every report (when C is chosen apart) and those of the last
+    report whose losses were finite."""
+
+    def __init__(self, select_best: str | None, select_classifier: str | None,
+                 validation: Validation | None):  # fmt: skip
+        self.select_best = select_best
+        self.classifier_apart = (
+            select_classifier is not None and validation is not None
+            and validation.y_true is not None and bool((validation.y_true >= 0).any())
+        )  # fmt: skip
+        self.validation = validation
+        self.best_score = math.inf
+        self.best_state: dict | None = None
+        self.classifiers: list[tuple[dict[str, Any], dict]] = []  # (report, C's state)
+        self.finite_state: dict | None = None
+
+    def keep(self, model: HexaGANModel, report: dict[str, Any]) -> None:
+        """Called at each report whose losses are finite."""
+        self.finite_state = copy.deepcopy(model.networks.state_dict())
+        if self.select_best in report:
+            score = report[self.select_best] * (1 if self.select_best == "val_rmse" else -1)
+            if score < self.best_score:
+                self.best_score, self.best_state = score, self.finite_state
+                report["best"] = True
+        if self.classifier_apart:
+            self.classifiers.append((report, copy.deepcopy(model.networks.classifier.state_dict())))
+
+    def restore(self, model: HexaGANModel, diverged: bool) -> None:
+        """Load the networks to keep into `model` once training has ended."""
+        if diverged and self.finite_state is not None:
+            model.networks.load_state_dict(self.finite_state)
+        if self.best_state is not None:
+            model.networks.load_state_dict(self.best_state)
+        if self.classifiers:
+            self._choose_classifier(model)
+
+    def _choose_classifier(self, model: HexaGANModel) -> None:
+        """C's network with the best validation F1 (then ROC-AUC, then the later) on the
+        imputations of the networks kept."""
+        validation = self.validation
+        best_key, best = None, None
+        for report, state in self.classifiers:
+            model.networks.classifier.load_state_dict(state)
+            proba = model.predict_proba(validation.x_input, seed=model.config.seed)
+            scores = metrics.classification_scores(validation.y_true, proba)
+            key = (scores["f1"], scores["roc_auc"], report["iteration"])
+            if best_key is None or key > best_key:
+                best_key, best = key, (report, state)
+        report, state = best
+        model.networks.classifier.load_state_dict(state)
+        report["best_classifier"] = True
+
+
+def _diverged_note(iteration: int, names: list[str], kept: int | None) -> str:
+    kept_text = f"the networks of iteration {kept}" if kept else "the initial networks"
+    return (
+        f"training stopped at iteration {iteration}: the loss {', '.join(names)} is no longer "
+        f"finite (diverged); kept {kept_text}. Try a lower learning rate."
+    )
 
 
 def _train(algorithm: Algorithm, validations: list[Validation | None], callback: Callback | None,
-           control: RunControl, select_best: str | None) -> list[HexaGANModel]:  # fmt: skip
-    config, n_models = algorithm.config, algorithm.n_models
+           control: RunControl, checkpoints: list[_Checkpoints]) -> list[HexaGANModel]:  # fmt: skip
+    config = algorithm.config
     models = [
         HexaGANModel(c, m, algorithm.device)
         for c, m in zip(algorithm.configs, algorithm.members, strict=True)
     ]
-    best_scores = [math.inf] * n_models
-    best_states: list[dict | None] = [None] * n_models
     loss_sums: dict[str, torch.Tensor] = {}
-    since_report = 0
+    since_report, diverged = 0, False
     start, paused_before = time.perf_counter(), control.paused_seconds
 
     last = config.pretrain_iterations + config.iterations
     for it in range(1, last + 1):
         control.wait_while_paused()
-        if control.stopped:
+        if control.stopped or diverged:
             break
         warm_up = it <= config.pretrain_iterations
         algorithm.set_learning_rates(max(0, it - config.pretrain_iterations - 1))
@@ -203,23 +278,25 @@ def _train(algorithm: Algorithm, validations: list[Validation | None], callback:
         algorithm.sync_members()
         seconds = time.perf_counter() - start - (control.paused_seconds - paused_before)
         means = {name: (total / since_report).tolist() for name, total in loss_sums.items()}
-        for k, model in enumerate(models):
+        for k, (model, kept) in enumerate(zip(models, checkpoints, strict=True)):
             report: dict[str, Any] = {
                 "iteration": step,
                 "seconds": seconds,
                 "backend": algorithm.name,
                 "losses": {name: values[k] for name, values in means.items()},
             }
-            if n_models > 1:
+            if len(models) > 1:
                 report["member"] = k
-            report.update(_evaluate(model, validations[k], model.config.seed))
+            not_finite = sorted(name for name, value in report["losses"].items()
+                                if not math.isfinite(value))  # fmt: skip
+            if not_finite:  # stop all K models: they train as one program
+                diverged = True
+                kept_at = model.history[-1]["iteration"] if model.history else None
+                model.notes.append(_diverged_note(step, not_finite, kept_at))
+            else:
+                report.update(_evaluate(model, validations[k], model.config.seed))
+                kept.keep(model, report)
             model.history.append(report)
-            if select_best and select_best in report:
-                score = report[select_best] * (1 if select_best == "val_rmse" else -1)
-                if score < best_scores[k]:
-                    best_scores[k] = score
-                    best_states[k] = copy.deepcopy(model.networks.state_dict())
-                    report["best"] = True
             if callback is not None:
                 callback(report)
         loss_sums, since_report = {}, 0
@@ -227,7 +304,6 @@ def _train(algorithm: Algorithm, validations: list[Validation | None], callback:
     algorithm.sync_members()
     if algorithm.device.type == "cpu":
         release_freed_heap()
-    for model, state in zip(models, best_states, strict=True):
-        if state is not None:
-            model.networks.load_state_dict(state)
+    for model, kept in zip(models, checkpoints, strict=True):
+        kept.restore(model, diverged=bool(model.notes))
     return models

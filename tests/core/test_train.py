@@ -1,16 +1,19 @@
 """Algorithm 1: every option runs, the schedule is reproducible, stop/pause are honoured, and the
 label-adversarial term really trains C."""
 
+import math
 import threading
 
 import numpy as np
 import pytest
 import torch
 
-from hexagan_core import losses
+from hexagan_core import losses, metrics
+from hexagan_core import train as train_module
 from hexagan_core.algorithm import Algorithm
 from hexagan_core.config import preset
 from hexagan_core.control import RunControl
+from hexagan_core.engine import ClosedFormAlgorithm
 from hexagan_core.networks import build_networks
 from hexagan_core.train import Validation, fit
 
@@ -263,3 +266,83 @@ def test_adversarial_weight_zero_leaves_e_and_g_mi_to_the_reconstruction_loss():
         trainer.e_g_mi_step(trainer.draw())
     assert torch.equal(a.nets["g_mi"].flat, b.nets["g_mi"].flat)
     assert torch.equal(a.nets["encoder"].flat, b.nets["encoder"].flat)
+
+
+def _scripted_rmse(monkeypatch, best_report: int) -> None:
+    """Validation reports whose RMSE is lowest at report number `best_report` (1-based); the
+    classification scores are the real ones."""
+    evaluate, reports = train_module._evaluate, []
+
+    def scripted(model, validation, seed):
+        scores = evaluate(model, validation, seed)
+        reports.append(None)
+        scores["val_rmse"] = 0.1 if len(reports) == best_report else 0.5
+        return scores
+
+    monkeypatch.setattr(train_module, "_evaluate", scripted)
+
+
+def test_c_is_chosen_apart_never_frozen_at_an_early_imputation_checkpoint(monkeypatch):
+    """The imputation networks come from the best validation RMSE (here the first report),
+    C from the report whose C has the best validation F1 on those networks' imputations:
+    a later, trained C, exactly the C that training had at that iteration."""
+    x, x_in, y, y_in = _toy(n=120)
+    validation = Validation(x_in, x, np.isnan(x_in), y)
+    config = preset("default", iterations=40, batch_size=16, eval_every=4, lr_c=1e-2)
+    _scripted_rmse(monkeypatch, best_report=1)
+    model = fit(config, x_in, y_in, device="cpu", validation=validation,
+                select_best="val_rmse", select_classifier="val_f1")  # fmt: skip
+    monkeypatch.undo()
+    [imputer_at] = [r["iteration"] for r in model.history if r.get("best")]
+    [classifier_at] = [r["iteration"] for r in model.history if r.get("best_classifier")]
+    assert imputer_at == 4 and classifier_at > 4
+    early = fit(config.replace(iterations=imputer_at), x_in, y_in, device="cpu")
+    at_choice = fit(config.replace(iterations=classifier_at), x_in, y_in, device="cpu")
+    for name, value in model.networks.state_dict().items():
+        source = at_choice if name.startswith("classifier.") else early
+        torch.testing.assert_close(value, source.networks.state_dict()[name], msg=name)
+    # the choice is C's best F1 on the kept imputations, over every report
+    chosen_f1 = metrics.classification_scores(y, model.predict_proba(x_in))["f1"]
+    assert chosen_f1 > metrics.classification_scores(y, early.predict_proba(x_in))["f1"]
+
+
+def test_without_select_classifier_c_follows_the_imputation_checkpoint(monkeypatch):
+    x, x_in, y, y_in = _toy(n=120)
+    config = preset("default", iterations=12, batch_size=16, eval_every=4)
+    _scripted_rmse(monkeypatch, best_report=1)
+    model = fit(config, x_in, y_in, device="cpu", select_best="val_rmse",
+                validation=Validation(x_in, x, np.isnan(x_in), y))  # fmt: skip
+    monkeypatch.undo()
+    early = fit(config.replace(iterations=4), x_in, y_in, device="cpu")
+    assert not any(r.get("best_classifier") for r in model.history)
+    for name, value in model.networks.state_dict().items():
+        torch.testing.assert_close(value, early.networks.state_dict()[name], msg=name)
+
+
+def test_a_loss_that_stops_being_finite_ends_training_and_keeps_the_last_finite_networks(
+    monkeypatch,
+):
+    """From iteration 7 on, D_MI's weights are NaN (its loss too): training stops at the next
+    report (8), keeps the networks of the report before (4) and says so."""
+    _, x_in, _, y_in = _toy()
+    config = preset("default", iterations=20, batch_size=8, eval_every=4)
+    iteration, count = ClosedFormAlgorithm.iteration, []
+
+    def poisoned(self, draws, warm_up=False):
+        count.append(None)
+        if len(count) == 7:
+            self.nets["d_mi"].flat.fill_(float("nan"))
+        return iteration(self, draws, warm_up)
+
+    monkeypatch.setattr(ClosedFormAlgorithm, "iteration", poisoned)
+    reports = []
+    model = fit(config, x_in, y_in, device="cpu", callback=reports.append)
+    monkeypatch.undo()
+    assert [r["iteration"] for r in reports] == [4, 8] and len(count) == 8
+    assert not math.isfinite(reports[-1]["losses"]["d_mi"])
+    [note] = model.notes
+    assert note.startswith("training stopped at iteration 8: the loss ") and "d_mi" in note
+    assert note.endswith("(diverged); kept the networks of iteration 4. Try a lower learning rate.")
+    at_four = fit(config.replace(iterations=4), x_in, y_in, device="cpu")
+    for name, value in model.networks.state_dict().items():
+        torch.testing.assert_close(value, at_four.networks.state_dict()[name], msg=name)
