@@ -11,11 +11,12 @@ import dataclasses
 import functools
 import inspect
 import json
-import math
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from hexagan_core.validation import Interval, check_params
 
 __all__ = [
     "HexaGANConfig", "PRESETS", "preset", "CHOICES", "NUMERIC_CONSTRAINTS", "field_help",
@@ -118,39 +119,24 @@ class HexaGANConfig:
     """'paper': FC layers of d, d/2, d; 'official': one hidden layer of d/2; 'mnist': convnets."""
     engine: str = "eager"
     """'compiled': the critics' and G_CG's updates run as kernels made by torch.compile (MLP
-    networks with RMSProp; on a CPU it needs a C++ compiler): the same computation up to float
-    rounding, iterations about twice as fast on narrow data after a one-off compilation of
-    about a minute (less with torch's on-disk cache). Pays off for long runs; 'eager' starts at
-    once. At d = 500 compiling gained nothing measurable: from about 128 features D_MI's exact
-    penalty runs row by row, eagerly in both engines."""
+    networks with RMSProp; a C++ compiler on a CPU, Triton on CUDA): the same computation up to
+    float rounding, iterations about twice as fast on narrow data after a one-off compilation
+    of about a minute (less with torch's on-disk cache). Pays off for long runs; 'eager' starts
+    at once. At d = 500 compiling gained nothing measurable on the CPU: there, from about 128
+    features, D_MI's exact penalty runs row by row, eagerly in both engines. On a GPU it is
+    always the batched Jacobian, K x batch x d x d values (a warning says when that may not fit
+    the GPU's memory)."""
 
     # --- bookkeeping -------------------------------------------------------------------------
     eval_every: int = 50
     """Iterations between validation evaluations (and callback calls)."""
     seed: int = 0
-    """Seed of every random draw of training (torch and numpy)."""
+    """Seed of every random draw of training (torch and numpy). It reproduces a run on the same
+    device type; a GPU draws from another generator, so it gives other numbers than the CPU."""
 
     def validate(self) -> HexaGANConfig:
         """Check every field; raise ValueError naming the parameter, the rule and the bad value."""
-        for name, (kind, low, high) in NUMERIC_CONSTRAINTS.items():
-            value = getattr(self, name)
-            ok_type = isinstance(value, int) and not isinstance(value, bool)
-            if kind == "float":
-                ok_type = ok_type or (isinstance(value, float) and math.isfinite(value))
-            if not ok_type or not (low <= value <= high):
-                rule = _describe(kind, low, high)
-                raise ValueError(
-                    f"The '{name}' parameter of HexaGANConfig must be {rule}. "
-                    f"Got {value!r} instead."
-                )
-        for name, options in CHOICES.items():
-            value = getattr(self, name)
-            if value not in options:
-                allowed = ", ".join(repr(o) for o in options)
-                raise ValueError(
-                    f"The '{name}' parameter of HexaGANConfig must be one of {allowed}. "
-                    f"Got {value!r} instead."
-                )
+        check_params(self, {**NUMERIC_CONSTRAINTS, **CHOICES})
         if self.penalty_projections and self.penalty != "zero_centred":
             raise ValueError(
                 "penalty_projections estimates the zero-centred penalty only (the one-centred "
@@ -199,37 +185,32 @@ class HexaGANConfig:
         return cls.from_dict(json.loads(text))
 
 
-# (kind, low, high), inclusive. "int" values must be ints, "float" ones may be ints or floats.
-NUMERIC_CONSTRAINTS: dict[str, tuple[str, float, float]] = {
-    "iterations": ("int", 1, 10_000_000),
-    "batch_size": ("int", 2, 1_000_000),
-    "n_critic": ("int", 1, 100),
-    "n_cg": ("int", 0, 100),
-    "pretrain_iterations": ("int", 0, 10_000_000),
-    "alpha1": ("float", 0.0, 1e6),
-    "adversarial_weight": ("float", 0.0, 1e6),
-    "alpha2": ("float", 0.0, 1e6),
-    "alpha3": ("float", 0.0, 1e6),
-    "alpha4": ("float", 0.0, 1e6),
-    "lambda1": ("float", 0.0, 1e6),
-    "lambda2": ("float", 0.0, 1e6),
-    "penalty_projections": ("int", 0, 1000),
-    "clip_value": ("float", 1e-8, 1e3),
-    "recon_drop_rate": ("float", 0.0, 0.9),
-    "noise_scale": ("float", 0.0, 10.0),
-    "lr": ("float", 1e-8, 1.0),
-    "lr_cg": ("float", 1e-8, 1.0),
-    "lr_c": ("float", 1e-8, 1.0),
-    "lr_decay": ("float", 0.5, 1.0),
-    "c_weight_decay": ("float", 0.0, 1.0),
-    "eval_every": ("int", 1, 10_000_000),
-    "seed": ("int", 0, 2**32 - 1),
+# Closed ranges: "int" values must be ints, "float" ones may be ints or floats (finite).
+NUMERIC_CONSTRAINTS: dict[str, Interval] = {
+    "iterations": Interval("int", 1, 10_000_000),
+    "batch_size": Interval("int", 2, 1_000_000),
+    "n_critic": Interval("int", 1, 100),
+    "n_cg": Interval("int", 0, 100),
+    "pretrain_iterations": Interval("int", 0, 10_000_000),
+    "alpha1": Interval("float", 0.0, 1e6),
+    "adversarial_weight": Interval("float", 0.0, 1e6),
+    "alpha2": Interval("float", 0.0, 1e6),
+    "alpha3": Interval("float", 0.0, 1e6),
+    "alpha4": Interval("float", 0.0, 1e6),
+    "lambda1": Interval("float", 0.0, 1e6),
+    "lambda2": Interval("float", 0.0, 1e6),
+    "penalty_projections": Interval("int", 0, 1000),
+    "clip_value": Interval("float", 1e-8, 1e3),
+    "recon_drop_rate": Interval("float", 0.0, 0.9),
+    "noise_scale": Interval("float", 0.0, 10.0),
+    "lr": Interval("float", 1e-8, 1.0),
+    "lr_cg": Interval("float", 1e-8, 1.0),
+    "lr_c": Interval("float", 1e-8, 1.0),
+    "lr_decay": Interval("float", 0.5, 1.0),
+    "c_weight_decay": Interval("float", 0.0, 1.0),
+    "eval_every": Interval("int", 1, 10_000_000),
+    "seed": Interval("int", 0, 2**32 - 1),
 }
-
-
-def _describe(kind: str, low: float, high: float) -> str:
-    noun = "an int" if kind == "int" else "a float"
-    return f"{noun} in the range [{low:g}, {high:g}]"
 
 
 @functools.cache

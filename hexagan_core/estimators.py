@@ -10,6 +10,7 @@ inductive: it imputes new rows with the trained networks and never refits.
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 from pathlib import Path
 from typing import Any, Self
@@ -31,7 +32,7 @@ from hexagan_core.data import MinMaxScaler, TableEncoder
 from hexagan_core.model import HexaGANModel
 from hexagan_core.persist import Pipeline, load_pipeline
 from hexagan_core.train import Callback, fit
-from hexagan_core.validation import Interval, check_param, parameter_error
+from hexagan_core.validation import check_param, parameter_error
 
 __all__ = ["HexaGANImputer", "HexaGANClassifier"]
 
@@ -77,8 +78,7 @@ class _HexaGANEstimator(BaseEstimator):
                 f"{self.preset!r} and a config."
             )
         for name in _CONFIG_OVERRIDES:
-            kind, low, high = NUMERIC_CONSTRAINTS[name]
-            rule = Interval(kind, low, high, allow_none=True)
+            rule = dataclasses.replace(NUMERIC_CONSTRAINTS[name], allow_none=True)
             check_param(getattr(self, name), name, owner, rule)
         if not isinstance(self.device, str):
             raise parameter_error("device", owner, "a str", self.device)

@@ -66,8 +66,8 @@ _FIELD_TYPES = {f.name: str(f.type) for f in dataclasses.fields(HexaGANConfig)}
 def _bounds(name: str) -> tuple[float | None, float | None]:
     if name not in NUMERIC_CONSTRAINTS:
         return None, None
-    _, low, high = NUMERIC_CONSTRAINTS[name]
-    return low, high
+    rule = NUMERIC_CONSTRAINTS[name]
+    return rule.low, rule.high
 
 
 def _index(options: Sequence[Any], value: Any, default: int = 0) -> int:
