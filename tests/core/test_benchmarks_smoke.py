@@ -1,9 +1,12 @@
-"""benchmarks/speed.py and training_length.py run end to end on a tiny budget (--quick)."""
+"""benchmarks/speed.py, training_length.py and classifier_selection.py run end to end on a tiny
+budget (--quick)."""
 
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -64,6 +67,22 @@ def test_training_length_quick_reads_validation_only():
     # a longer window can only find a lower (or equal) best validation RMSE
     assert all(b <= a for a, b in zip(best[100], best[200], strict=True))
     assert all(0 < v < 1 for v in best[200])
+
+
+def test_classifier_selection_quick_judges_both_rules_on_held_out_validation_rows(tmp_path):
+    sys.path.insert(0, str(REPO))
+    from benchmarks import classifier_selection
+
+    y = np.array([0] * 7 + [1] * 4)
+    first, second = classifier_selection.halves(y, seed=0)
+    assert set(first) | set(second) == set(range(11)) and not set(first) & set(second)
+    assert sorted(np.bincount(y[first])) == [2, 3]  # each class split in two
+    out = classifier_selection.main(["--quick", "--json", str(tmp_path / "c.json")])
+    run = out["breast"][11]
+    assert 0 < run["imputation_iteration"] <= 300 and 0 < run["classifier_iteration"] <= 300
+    for rule in ("imputation_checkpoint", "c_apart"):
+        assert 0 <= run[rule]["f1"] <= 1 and 0.5 <= run[rule]["roc_auc"] <= 1
+    assert json.loads((tmp_path / "c.json").read_text())["breast"]["11"] == run
 
 
 def test_set_overrides_are_typed_and_checked():
