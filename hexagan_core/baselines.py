@@ -25,6 +25,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import torch
 from imblearn.over_sampling import SMOTE
+from sklearn import config_context
 from sklearn import impute as skimpute
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.ensemble import ExtraTreesRegressor
@@ -35,7 +36,7 @@ from sklearn.semi_supervised import SelfTrainingClassifier
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from hexagan_core.device import resolve_device
+from hexagan_core.device import DEVICE_NAME, resolve_device
 from hexagan_core.losses import gain_discriminator_loss, gain_generator_loss, recon_loss
 from hexagan_core.validation import Interval, Rule, check_params
 
@@ -52,10 +53,9 @@ __all__ = [
 ]
 
 UNLABELLED = -1
+KNN_WORKING_MEMORY_MB = 64
+"""The distance matrix's chunk size for the kNN imputer (see `KNNImputer._impute`)."""
 """The label that marks an unlabelled row in `ClassificationPipeline.fit`."""
-
-DEVICES: tuple[str, ...] = ("cpu", "cuda", "mps", "auto")
-
 
 # --- parameter and input validation ----------------------------------------------------------
 
@@ -170,6 +170,14 @@ class KNNImputer(_SklearnImputer):
     def _make_estimator(self) -> BaseEstimator:
         return skimpute.KNNImputer(n_neighbors=self.n_neighbors, keep_empty_features=True)
 
+    def _impute(self, X: np.ndarray) -> np.ndarray:
+        # scikit-learn computes the distances to the donors in chunks of `working_memory` MB
+        # (1024 by default), and the nan-Euclidean distance holds several temporaries of a
+        # chunk's size: the CLI's peak RSS on a 20,000-row table (13,000 donors) was 2.7 GB
+        # with kNN, 0.5-1.0 GB without. With 64 MB chunks it is 0.66 GB, and no slower.
+        with config_context(working_memory=KNN_WORKING_MEMORY_MB):
+            return self.estimator_.transform(X)
+
 
 class MICEImputer(_SklearnImputer):
     """Chained equations: each column regressed on the others in turn, `max_iter` rounds.
@@ -277,10 +285,10 @@ class MissForestImputer(MICEImputer):
 
 
 def _resolve_device(name: str) -> torch.device:
-    """The torch device for a `device` option (one of DEVICES); 'auto' prefers CUDA, then MPS."""
+    """The torch device for a `device` option (a DEVICE_NAME); 'auto' prefers CUDA, then MPS."""
     try:
         return resolve_device(name)
-    except ValueError:  # DEVICES holds only known names, so the device is not available here
+    except ValueError:  # the name was checked, so the device is not available here
         raise ValueError(
             f"The 'device' parameter is {name!r}, but that device is not available here; "
             "use 'cpu' or 'auto'."
@@ -329,7 +337,7 @@ class GAINImputer(_BaseImputer):
         Adam's learning rate, for both networks.
     seed : int, default=0
         Seed of the weights, batches, noise and hints; on the CPU the result is reproducible.
-    device : {"cpu", "cuda", "mps", "auto"}, default="cpu"
+    device : {"cpu", "cuda", "cuda:N", "mps", "auto"}, default="cpu"
         Where the data and the networks live; "auto" takes CUDA, then MPS, then the CPU.
 
     Attributes
@@ -352,7 +360,7 @@ class GAINImputer(_BaseImputer):
         "hint_rate": Interval("float", 0, 1),
         "lr": Interval("float", 1e-12, 1),
         "seed": _SEED,
-        "device": DEVICES,
+        "device": DEVICE_NAME,
     }
 
     _NOISE_SCALE = 0.01
@@ -429,9 +437,8 @@ class GAINImputer(_BaseImputer):
     def _to_tensors(self, X: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """The data (0 where missing) and the mask m (1 = observed) as float32 on the device."""
         observed = ~np.isnan(X)
-        data = torch.as_tensor(np.where(observed, X, 0.0), dtype=torch.float32)
-        mask = torch.as_tensor(observed, dtype=torch.float32)
-        return data.to(self.device_), mask.to(self.device_)
+        data = torch.as_tensor(np.where(observed, X, 0.0), dtype=torch.float32, device=self.device_)
+        return data, torch.as_tensor(observed, dtype=torch.float32, device=self.device_)
 
     def _with_noise(self, x: torch.Tensor, m: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
         """x_tilde: the observed entries of x, and U[0, 0.01) noise where m = 0."""
@@ -500,7 +507,7 @@ class ClassificationPipeline(ClassifierMixin, BaseEstimator):
         HexaGAN's classifier C; "logreg": logistic regression.
     seed : int, default=0
         Seed of the imputer, SMOTE and the MLP.
-    device : {"cpu", "cuda", "mps", "auto"}, default="cpu"
+    device : {"cpu", "cuda", "cuda:N", "mps", "auto"}, default="cpu"
         Device of the GAIN imputer; the other steps run on the CPU.
 
     Attributes
@@ -516,7 +523,7 @@ class ClassificationPipeline(ClassifierMixin, BaseEstimator):
         "semi_supervised": ("none", "self_training"),
         "classifier": ("mlp", "logreg"),
         "seed": _SEED,
-        "device": DEVICES,
+        "device": DEVICE_NAME,
     }
 
     SELF_TRAINING_THRESHOLD = 0.8
