@@ -21,6 +21,7 @@ from hexagan_core.baselines import IMPUTERS
 from hexagan_core.config import CHOICES, PRESETS, preset
 from hexagan_core.experiment import RunOptions, preset_for_data, run_experiment
 from hexagan_core.masks import MECHANISMS
+from hexagan_core.outputs import check_destination, written_directory, written_file
 from hexagan_core.persist import load_pipeline
 
 __all__ = ["main"]
@@ -156,11 +157,14 @@ def _fit(args: argparse.Namespace) -> None:
     )
     result = run_experiment(options, progress=not args.quiet, on_note=_print_note)
     if args.output:
-        result.imputed_table().to_csv(args.output, index=False)
+        with written_file(args.output) as path:
+            result.imputed_table().to_csv(path, index=False)
     if args.save:
-        result.save(args.save)
+        with written_directory(args.save) as directory:
+            result.save(directory)
     if args.report:
-        args.report.write_text(json.dumps(result.report, indent=2) + "\n", encoding="utf-8")
+        with written_file(args.report) as path:
+            path.write_text(json.dumps(result.report, indent=2) + "\n", encoding="utf-8")
     print(result.summary())
 
 
@@ -175,13 +179,15 @@ def _apply(args: argparse.Namespace) -> None:
         out = pipeline.impute_table(table)
     else:
         out = pipeline.predict_table(table)
-    out.to_csv(args.output, index=False)
+    with written_file(args.output) as path:
+        out.to_csv(path, index=False)
     print(f"wrote {len(out)} rows to {args.output}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        _check_destinations(args)
         if args.command == "fit":
             _fit(args)
         elif args.command == "datasets":
@@ -196,6 +202,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("error: interrupted", file=sys.stderr)
         return 130
     return 0
+
+
+def _check_destinations(args: argparse.Namespace) -> None:
+    """Fail before any work, naming the path, where an output could not be written: not after
+    the whole training."""
+    for name in ("output", "report", "save"):
+        path = getattr(args, name, None)
+        if path is not None:
+            check_destination(path, directory=name == "save")
 
 
 def _one_line(error: BaseException) -> str:
