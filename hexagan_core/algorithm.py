@@ -49,7 +49,7 @@ class Algorithm:
         self.d = xs[0].shape[1]
         self.k = 0 if ys[0] is None else int(max(y.max() for y in ys)) + 1
         self.members: list[HexaGANNetworks] = [
-            build_networks(c, self.d, self.k, torch.Generator().manual_seed(c.seed)).to(device)
+            build_networks(c, self.d, self.k, torch.Generator("cpu").manual_seed(c.seed)).to(device)
             for c in configs
         ]
         self.nets = {

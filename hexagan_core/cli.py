@@ -1,11 +1,12 @@
 """Headless command line: the same engine the dashboard uses.
 
   python -m hexagan_core fit DATA [options]            train, score on the test split, report
-  python -m hexagan_core transform MODEL_DIR IN.csv --output OUT.csv
-  python -m hexagan_core predict MODEL_DIR IN.csv --output OUT.csv
+  python -m hexagan_core transform MODEL_DIR IN.csv --output OUT.csv [--device D]
+  python -m hexagan_core predict MODEL_DIR IN.csv --output OUT.csv [--device D]
   python -m hexagan_core datasets                      list the built-in datasets
 
-Bad input ends with exit status 2 and one line on stderr naming the problem, never a traceback.
+Bad input ends with exit status 2 and one line on stderr naming the problem, never a traceback;
+running out of memory ends with exit status 1 and one line saying how much was asked for.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 from hexagan_core import data as data_module
 from hexagan_core.baselines import IMPUTERS
 from hexagan_core.config import CHOICES, PRESETS, preset
+from hexagan_core.device import DEVICE_NAME, is_device_name, out_of_memory_message
 from hexagan_core.experiment import RunOptions, preset_for_data, run_experiment
 from hexagan_core.masks import MECHANISMS
 from hexagan_core.outputs import check_destination, written_directory, written_file
@@ -54,6 +56,18 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
     return value
+
+
+def _device(text: str) -> str:
+    if not is_device_name(text):
+        raise argparse.ArgumentTypeError(f"device must be {DEVICE_NAME}, got {text!r}")
+    return text
+
+
+_DEVICE_HELP = (
+    "auto (default): the faster device for the model, by a rule in hexagan_core.device; cpu, "
+    "cuda, cuda:N or mps. A seed reproduces a run on the same device type only"
+)
 
 
 def _baselines(text: str) -> list[str]:
@@ -102,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="outer iterations of Algorithm 1 (default: the preset's)",
     )
     fit.add_argument("--seed", type=int, default=0)
-    fit.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
+    fit.add_argument("--device", type=_device, default="auto", help=_DEVICE_HELP)
     fit.add_argument(
         "--engine",
         choices=CHOICES["engine"],
@@ -133,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("model_dir", type=Path)
         sub.add_argument("input", type=Path)
         sub.add_argument("--output", type=Path, required=True)
+        sub.add_argument("--device", type=_device, default="auto", help=_DEVICE_HELP)
 
     commands.add_parser("datasets", help="list the built-in datasets")
     return parser
@@ -173,7 +188,7 @@ def _print_note(text: str) -> None:
 
 
 def _apply(args: argparse.Namespace) -> None:
-    pipeline = load_pipeline(args.model_dir)
+    pipeline = load_pipeline(args.model_dir, device=args.device)
     table = data_module.read_csv(args.input, label=None).features
     if args.command == "transform":
         out = pipeline.impute_table(table)
@@ -198,6 +213,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, ValueError, OSError) as error:
         print(f"error: {_one_line(error)}", file=sys.stderr)
         return 2
+    except RuntimeError as error:  # torch.OutOfMemoryError is one
+        message = out_of_memory_message(error)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130

@@ -62,7 +62,9 @@ class Layout:
             self.rows[kind] = (len(labelled_flags), batches * size)
             per_batch = [True] * n_labelled + [False] * (size - n_labelled)
             labelled_flags += per_batch * batches
-        self.labelled = torch.tensor(labelled_flags)
+        # Bookkeeping made on the CPU (explicitly: torch's default device may be another); the
+        # sampler moves what it needs.
+        self.labelled = torch.tensor(labelled_flags, device="cpu")
         self.n_labelled_rows = sum(labelled_flags)
         self.n_rows = len(labelled_flags)
         latent = [("d_cg", r * c * n_labelled), ("g_cg", r * n_labelled), ("c", n_balance)]
@@ -124,10 +126,10 @@ class Sampler:
         labels = torch.from_numpy(
             np.stack([np.full(len(xs[0]), -1) if y is None else np.asarray(y) for y in ys])
         ).long()
-        one_hot = torch.zeros((*labels.shape, self.k))
+        one_hot = torch.zeros((*labels.shape, self.k), device=labels.device)
         if self.k:
             known = labels >= 0
-            one_hot[known] = torch.eye(self.k)[labels[known]]
+            one_hot[known] = torch.eye(self.k, device=labels.device)[labels[known]]
         table = torch.cat([torch.nan_to_num(values), (~torch.isnan(values)).float(), one_hot], -1)
         self.row_table = table.flatten(0, 1).to(device=device, dtype=self.dtype)
         n_data_rows = values.shape[1]
@@ -150,8 +152,8 @@ class Sampler:
         # Fixed classes of the synthetic rows that balance C's batch (round robin over classes).
         self.balance_y = torch.zeros((0, self.k), device=device)
         if self.k:
-            classes = torch.arange(max(n_batch_labelled, self.k)) % self.k
-            self.balance_y = torch.eye(self.k)[classes].to(device)
+            classes = torch.arange(max(n_batch_labelled, self.k), device=device) % self.k
+            self.balance_y = torch.eye(self.k, device=device)[classes]
         self.layout = Layout(config, n_batch_labelled, n_batch_unlabelled, len(self.balance_y))
         self.row_order = self.layout.order.to(device)
         self.row_labelled = self.layout.labelled.to(device=device, dtype=self.dtype)

@@ -20,7 +20,8 @@ from hexagan_core import metrics
 from hexagan_core.baselines import ClassificationPipeline, make_imputer
 from hexagan_core.config import HexaGANConfig, penalty_cost_note, preset
 from hexagan_core.control import RunControl
-from hexagan_core.model import HexaGANModel, resolve_device
+from hexagan_core.device import accelerator, choose_device, resolve_device
+from hexagan_core.model import HexaGANModel
 from hexagan_core.persist import Pipeline
 from hexagan_core.protocol import Experiment, Split, prepare
 from hexagan_core.train import Callback, Validation, can_train_together, fit_ensemble
@@ -249,11 +250,20 @@ def run_experiments(
     trained = [training_config(run) for run in runs]  # one preset: the runs differ in seed
     preset_name, configs = trained[0][0], [config for _, config in trained]
     device = str(resolve_device(options.device))
+    notes: list[str] = []
+    if options.device == "auto" and accelerator() is not None:
+        # what 'auto' chose, and why (the runs train together when they can: K models)
+        choice = choose_device(configs[0], experiments[0].n_features, len(configs))
+        device = str(choice.device)
+        notes.append(f"device 'auto' trains on {choice.reason}")
     select_best = config_selection(experiments[0], options.select_on)
 
     cost_note = penalty_cost_note(configs[0], experiments[0].n_features)
-    if on_note is not None and cost_note:  # before the long wait, not only in the report
-        on_note(cost_note)
+    if cost_note:
+        notes.append(cost_note)
+    if on_note is not None:  # before the long wait, not only in the report
+        for note in notes:
+            on_note(note)
     bar = _progress_bar(configs[0].iterations) if progress else None
 
     def report_progress(record: dict[str, Any]) -> None:
@@ -273,7 +283,7 @@ def run_experiments(
         bar.close()
     return [
         _score_run(run, experiment, model, train_seconds, preset_name, device, control, started,
-                   cost_note)  # fmt: skip
+                   notes)  # fmt: skip
         for run, experiment, model, train_seconds in zip(
             runs, experiments, models, seconds, strict=True
         )
@@ -330,7 +340,7 @@ def _score_run(
     device: str,
     control: RunControl,
     started: float,
-    cost_note: str | None,
+    notes: list[str],
 ) -> RunResult:
     """Score HexaGAN and fit and score the baselines on one run's test split; the report.
 
@@ -365,7 +375,7 @@ def _score_run(
         },
         "notes": [
             *dataset.notes,
-            *([cost_note] if cost_note else []),
+            *notes,
             *model.notes,
             *(["stopped early: baselines skipped"] if control.stopped else []),
         ],

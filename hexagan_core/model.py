@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from hexagan_core.config import HexaGANConfig
-from hexagan_core.device import resolve_device
+from hexagan_core.device import model_device, resolve_device
 from hexagan_core.networks import HexaGANNetworks, build_networks
 
 # resolve_device lives in device.py; it stays importable from here for the modules that did.
@@ -140,14 +140,15 @@ class HexaGANModel:
 
     @classmethod
     def load(cls, directory: str | Path, device: str = "auto") -> tuple[HexaGANModel, dict]:
-        """The model saved in `directory` and the `extra` dict saved with it."""
+        """The model saved in `directory` and the `extra` dict saved with it, on `device`
+        ('auto': where 'auto' would train it, `device.choose_device`)."""
         directory = Path(directory)
         for name in (_CONFIG, _META, _WEIGHTS):
             if not (directory / name).is_file():
                 raise ValueError(f"{directory} is not a saved HexaGAN model: {name} is missing.")
         config = HexaGANConfig.from_json(directory / _CONFIG)
         meta = json.loads((directory / _META).read_text(encoding="utf-8"))
-        torch_device = resolve_device(device)
+        torch_device = model_device(device, config, meta["n_features"])
         networks = build_networks(config, meta["n_features"], meta["n_classes"])
         state = torch.load(directory / _WEIGHTS, map_location="cpu", weights_only=True)
         networks.load_state_dict(state)

@@ -16,7 +16,7 @@ from torch import nn
 
 from hexagan_core.config import HexaGANConfig
 
-__all__ = ["HexaGANNetworks", "build_networks", "MLP"]
+__all__ = ["HexaGANNetworks", "build_networks", "state_shapes", "MLP"]
 
 
 class MLP(nn.Module):
@@ -156,8 +156,19 @@ def build_networks(
 
     Dense and convolution weights get Xavier-uniform initialisation and zero biases (as the
     official code), drawn from `generator` so that training is reproducible without touching
-    torch's global random state.
+    torch's global random state. They are made on the CPU whatever torch's default device (a
+    CPU `generator`: one seed, the same initial weights on every device); the caller moves them.
     """
+    with torch.device("cpu"):
+        networks = _make_networks(config, n_features, n_classes)
+        for module in networks.modules():
+            if isinstance(module, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+                nn.init.xavier_uniform_(module.weight, generator=generator)
+                nn.init.zeros_(module.bias)
+    return networks
+
+
+def _make_networks(config: HexaGANConfig, n_features: int, n_classes: int) -> HexaGANNetworks:
     d, k = n_features, n_classes
     label_slots = 1 if k > 0 else 0  # D_MI's (d+1)-th output judges the label
     if config.architecture == "mnist":
@@ -178,7 +189,7 @@ def build_networks(
         g_cg = MLP(k + noise_dim, widths, hidden_dim, nn.ReLU()) if k else None
         d_cg = MLP(hidden_dim + k, widths, 1) if k else None
         classifier = MLP(d, widths, k) if k else None
-    networks = HexaGANNetworks(
+    return HexaGANNetworks(
         encoder,
         g_mi,
         d_mi,
@@ -190,8 +201,12 @@ def build_networks(
         hidden_dim=hidden_dim,
         noise_dim=noise_dim,
     )
-    for module in networks.modules():
-        if isinstance(module, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
-            nn.init.xavier_uniform_(module.weight, generator=generator)
-            nn.init.zeros_(module.bias)
-    return networks
+
+
+def state_shapes(config: HexaGANConfig, n_features: int, n_classes: int) -> dict[str, tuple]:
+    """{name: shape} of the state dict `build_networks(config, n_features, n_classes)` has,
+    found without allocating a weight (the networks made on the meta device): a saved model's
+    tensors are checked against it before its networks are built."""
+    with torch.device("meta"):
+        networks = _make_networks(config, n_features, n_classes)
+    return {name: tuple(tensor.shape) for name, tensor in networks.state_dict().items()}

@@ -23,7 +23,7 @@ from hexagan_core import metrics
 from hexagan_core.algorithm import Algorithm
 from hexagan_core.config import HexaGANConfig
 from hexagan_core.control import RunControl
-from hexagan_core.device import resolve_device
+from hexagan_core.device import model_device
 from hexagan_core.engine import build_algorithm
 from hexagan_core.engine.runtime import cpu_threads, release_freed_heap
 from hexagan_core.model import HexaGANModel
@@ -175,7 +175,7 @@ def fit_ensemble(
         raise ValueError(f"select_best must be None, 'val_rmse' or 'val_f1'. Got {select_best!r}.")
     if select_classifier not in (None, "val_f1"):
         raise ValueError(f"select_classifier must be None or 'val_f1'. Got {select_classifier!r}.")
-    torch_device = resolve_device(device)
+    torch_device = model_device(device, configs[0], checked[0][0].shape[1], len(configs))
     with cpu_threads(torch_device, configs[0]):
         algorithm = build_algorithm(configs, [x for x, _ in checked], [y for _, y in checked],
                                     torch_device)  # fmt: skip

@@ -3,7 +3,8 @@
     The 'n_neighbors' parameter of KNNImputer must be an int in the range [1, inf). Got 0 instead.
 
 The message names the parameter, its owner (a class or a function), what is allowed and the bad
-value. A rule is either an `Interval` of numbers or a tuple of the allowed options. `check_param`
+value. A rule is an `Interval` of numbers, a tuple of the allowed options, or `Matches` (strings
+that pass a test, for a family no tuple can list, such as 'cuda:N'). `check_param`
 applies one rule to one value; `check_params` applies a table of rules to an object's attributes,
 as scikit-learn's `_parameter_constraints` do. A check that no rule expresses (one that depends on
 the data) raises `parameter_error` itself, so its message keeps the same shape.
@@ -13,11 +14,12 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Interval", "Rule", "check_param", "check_params", "describe", "parameter_error"]
+__all__ = ["Interval", "Matches", "Rule", "check_param", "check_params", "describe",
+           "parameter_error"]
 
 
 @dataclass(frozen=True)
@@ -65,13 +67,27 @@ class Interval:
         return f"{text} or None" if self.allow_none else text
 
 
-Rule = Interval | tuple[str, ...]
-"""An `Interval`, or the tuple of the allowed options."""
+@dataclass(frozen=True)
+class Matches:
+    """Strings that `test` accepts, described in the message as `description`."""
+
+    test: Callable[[str], bool]
+    description: str
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, str) and self.test(value)
+
+    def __str__(self) -> str:
+        return self.description
+
+
+Rule = Interval | Matches | tuple[str, ...]
+"""An `Interval`, `Matches`, or the tuple of the allowed options."""
 
 
 def describe(rule: Rule) -> str:
     """What `rule` allows, as the message says it: "an int in the range ..." or "one of ..."."""
-    if isinstance(rule, Interval):
+    if isinstance(rule, (Interval, Matches)):
         return str(rule)
     return "one of " + ", ".join(repr(option) for option in rule)
 
@@ -85,7 +101,7 @@ def parameter_error(name: str, owner: str, allowed: str, value: Any) -> ValueErr
 
 def check_param(value: Any, name: str, owner: str, rule: Rule) -> Any:
     """Return `value` if `rule` accepts it; else raise `parameter_error`."""
-    accepted = rule.accepts(value) if isinstance(rule, Interval) else value in rule
+    accepted = rule.accepts(value) if isinstance(rule, (Interval, Matches)) else value in rule
     if not accepted:
         raise parameter_error(name, owner, describe(rule), value)
     return value

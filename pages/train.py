@@ -3,6 +3,7 @@
 import streamlit as st
 
 from hexagan_core.config import PRESETS, HexaGANConfig, preset
+from hexagan_core.device import DeviceChoice, accelerator, choose_device
 from hexagan_core.experiment import RunOptions, preset_for_data
 from ui import charts, components, forms, runtime, state
 from ui import data as data_ui
@@ -66,13 +67,27 @@ st.subheader("Hyperparameters")
 
 
 def _run_options(config: HexaGANConfig) -> RunOptions:
-    """What Start runs: the chosen data and protocol, and the form's config."""
+    """What Start runs: the chosen data and protocol, the form's config, and the device ('auto'
+    resolved here, so that the job queues for a GPU only when it will use one)."""
+    auto = _auto_device(config) if device == "auto" else None
     return RunOptions(
         data=data.source, label=data.label, missing_rate=data.missing_rate,
         mechanism=data.mechanism, label_missing_rate=data.label_missing_rate,
         imbalance_ratio=data.imbalance_ratio, preset=base_preset, config=config,
-        seed=data.seed, device=device, baselines=list(baselines), max_rows=data.max_rows,
+        seed=data.seed, device=device if auto is None else str(auto.device),
+        baselines=list(baselines), max_rows=data.max_rows,
     )  # fmt: skip
+
+
+def _auto_device(config: HexaGANConfig) -> DeviceChoice | None:
+    """Where 'auto' trains this config on the chosen data; None for data that cannot be used
+    (the Data page and the run say why)."""
+    if accelerator() is None:  # the CPU whatever the data: no preview to load
+        return choose_device(config, n_features=0)
+    try:
+        return choose_device(config, data_ui.chosen_preview(data).n_features)
+    except ValueError:
+        return None
 
 
 try:
@@ -87,6 +102,9 @@ if config is not None:
     cost_note = data_ui.penalty_note(data, config)
     if cost_note:
         st.info(cost_note)
+    auto_device = _auto_device(config) if device == "auto" else None
+    if auto_device is not None:
+        st.caption(f"Device 'auto' trains on {auto_device.reason}.")
 
 # --- controls -----------------------------------------------------------------------------------
 

@@ -25,19 +25,23 @@ def test_speed_benchmark_quick_writes_positive_numbers(tmp_path):
     numbers = json.loads(out.read_text())
 
     assert numbers["quick"] is True and numbers["device"] in ("cpu", "cuda", "mps")
-    assert numbers["threads"] == 1 and numbers["memory_measure"]
-    assert set(numbers["iteration"]) == {"breast", "madelon"}
+    assert numbers["threads"] == 1 and numbers["errors"] == {} and numbers["skipped"] == []
+    assert set(numbers["iteration"]) == {"breast", "madelon", "mnist"}
     assert numbers["iteration"]["breast"]["d"] == 30
     assert numbers["iteration"]["madelon"]["d"] == 100  # --quick cuts d = 500 to 100
+    assert numbers["iteration"]["mnist"]["d"] == 784
     for name, row in numbers["iteration"].items():
-        assert row["updates_per_iteration"] == 68, name
+        assert row["updates_per_iteration"] == (6 if name == "mnist" else 68), name
+        assert row["memory_measure"]
         for key in ("algorithm_ms", "engine_ms", "algorithm_cpu_ms", "engine_cpu_ms", "ratio"):
             assert row[key] > 0, (name, key)
         assert row["ratio"] == row["algorithm_ms"] / row["engine_ms"]
         for key in ("algorithm_peak_mib", "engine_peak_mib"):
             assert row[key] >= 0, (name, key)
         assert len(row["engine_ms_all"]) == row["repeats"] >= 2
-        assert row["projected_ms"] > 0 and row["projections"] == 4
+        if name != "mnist":  # the convnets have no penalty to estimate
+            assert row["projected_ms"] > 0 and row["projections"] == 4
+    assert numbers["iteration"]["breast"]["jacobian_estimate_mib"] > 0
 
     quality = numbers["time_to_quality"]
     assert quality["cap_s"] <= 20
@@ -49,12 +53,14 @@ def test_speed_benchmark_quick_writes_positive_numbers(tmp_path):
     else:
         assert quality["seconds"] is None and quality["best_val_rmse"] > quality["knn_val_rmse"]
 
-    ensemble = numbers["ensemble"]
+    ensemble = numbers["ensemble"]["K=8"]
     assert ensemble["n_models"] == 8
     for preset_name in ("paper", "default"):
         row = ensemble[preset_name]
         assert row["one_ms"] > 0 and row["together_ms"] > 0
         assert row["ratio"] == row["together_ms"] / row["one_ms"]
+    if numbers["device"] == "cpu":
+        assert numbers["devices"] == {"skipped": "no accelerator: nothing to compare the CPU with"}
 
 
 def test_training_length_quick_reads_validation_only():
