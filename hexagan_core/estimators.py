@@ -101,7 +101,7 @@ class _HexaGANEstimator(BaseEstimator):
             labels, classes = _encode_labels(y)
         encoder = TableEncoder().fit(frame)
         encoded = encoder.transform(frame)
-        scaler = MinMaxScaler().fit(encoded)
+        scaler = MinMaxScaler().fit(encoded, feature_names=encoder.feature_names_out_)
         model = fit(
             config,
             scaler.transform(encoded),

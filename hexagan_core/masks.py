@@ -73,6 +73,10 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 
 def _standardise(values: np.ndarray, observed: np.ndarray) -> np.ndarray:
     """Columns scaled by their observed mean and std (std 0 -> 1); unobserved entries -> 0."""
+    # Each column divided first by a power of two near its largest value: exact, so the result
+    # is the same bit for bit, and the squares below cannot overflow on values near 1e308.
+    largest = np.where(observed, np.abs(values), 0.0).max(axis=0, initial=0.0)
+    values = np.ldexp(values, -np.frexp(largest)[1])
     counts = observed.sum(axis=0)
     filled = np.where(observed, values, 0.0)
     mean = filled.sum(axis=0) / np.maximum(counts, 1)

@@ -224,7 +224,7 @@ def prepare(
     removed = encoder.expand_mask(cells) & ~np.isnan(x_true)
 
     # (6) Min-max scaling fitted on the training inputs only.
-    scaler = MinMaxScaler().fit(x_input[train])
+    scaler = MinMaxScaler().fit(x_input[train], feature_names=encoder.feature_names_out_)
     x_true, x_input = scaler.transform(x_true), scaler.transform(x_input)
 
     # (7) Hide a share of the training labels; validation and test keep theirs.

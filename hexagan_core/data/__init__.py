@@ -6,14 +6,16 @@ reported in :attr:`Dataset.notes`; nothing is changed silently.
 
 The implementations live in private modules, one job each: `_dataset` (the `Dataset` and
 `DataError` types), `_catalogue` (built-in datasets, downloads and offline fallbacks), `_csv`
-(reading and typing CSV columns), `_encoding` (`TableEncoder`, `MinMaxScaler`) and `_splits`
-(`stratified_split`).
+(reading and typing CSV columns), `_numbers` (the one rule for numbers in a file), `_new_rows`
+(a new file read by a fitted model's schema), `_encoding` (`TableEncoder`, `MinMaxScaler`) and
+`_splits` (`stratified_split`).
 """
 
 from hexagan_core.data._catalogue import BUILTIN_DATASETS, load_builtin
 from hexagan_core.data._csv import read_csv
 from hexagan_core.data._dataset import DataError, Dataset
 from hexagan_core.data._encoding import MinMaxScaler, TableEncoder
+from hexagan_core.data._new_rows import NewRows, read_new_rows
 from hexagan_core.data._splits import stratified_split
 
 __all__ = [
@@ -21,8 +23,10 @@ __all__ = [
     "DataError",
     "Dataset",
     "MinMaxScaler",
+    "NewRows",
     "TableEncoder",
     "load_builtin",
     "read_csv",
+    "read_new_rows",
     "stratified_split",
 ]

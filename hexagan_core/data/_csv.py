@@ -1,6 +1,8 @@
 """Messy CSV files into a `Dataset`: encoding, delimiter, missing markers and column types.
 
-Identifier columns, free text, dates and empty columns are dropped, each with a note.
+Identifier columns, free text, dates and empty columns are dropped, each with a note; numbers
+are read by the one rule of `_numbers`. `read_table` is the part shared with reading new rows for
+a fitted model (`_new_rows`): the file's cells as text, every row.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import csv
 import io
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -16,11 +19,14 @@ import numpy as np
 import pandas as pd
 
 from hexagan_core.data._dataset import DataError, Dataset, _encode_values
+from hexagan_core.data._numbers import looks_numeric, parse_numbers
 
 MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "null", "?", "#n/a"})
 MAX_CATEGORY_LEVELS = 20
 MAX_CLASSES = 50
-_ID_NAMES = frozenset({"id", "index", "idx", "uuid", "guid", "key", "rowid", "row_id", "row"})
+_ID_NAMES = frozenset({"id", "index", "idx", "uuid", "guid", "key"})
+# Names of a row index: row, rowid, row_id, rownames (R), row.names, row_number, row index, ...
+_ROW_INDEX = re.compile(r"row[._\s]?(?:names?|ids?|num(?:ber)?s?|index)?")
 _DATE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
 
 
@@ -41,25 +47,21 @@ def read_csv(
     name : str, default=None
         Display name; default the file's name.
 
-    The delimiter (comma, semicolon, tab, pipe) and encoding (UTF-8 with or without BOM, else
-    cp1252) are detected. ``NA``, ``N/A``, ``nan``, ``NULL``, ``?`` and empty cells are missing.
-    Identifier columns, free text, dates and empty columns are dropped with a note.
+    The delimiter (comma, semicolon, tab, pipe) and encoding (UTF-8 with or without BOM, UTF-16,
+    else cp1252) are detected. ``NA``, ``N/A``, ``nan``, ``NULL``, ``?`` and empty cells are
+    missing. Numbers follow one rule for the whole file (`hexagan_core.data._numbers`).
+    Identifier columns, free text, dates, empty columns and empty rows are dropped with a note.
     """
-    raw, default_name = _read_source(source)
-    name = name or default_name
-    notes: list[str] = [f"source: {name}"]
-    text = _decode(raw, name, notes)
-    if not text.strip():
-        raise DataError(f"{name} is empty")
-    table = _parse_table(text, name, notes)
-    table = _drop_empty_rows(table, notes)
-    if len(table) == 0:
+    table = read_table(source, name=name)
+    name, notes = table.name, table.notes
+    cells = _drop_empty_rows(table.cells.apply(clean_cells), notes)
+    if len(cells) == 0:
         raise DataError(f"{name} has a header but no data rows")
     labels, class_names, label_name = None, [], None
     if label is not None:
-        label_name = _find_label(table, label, name)
-        labels, class_names = _encode_label(table.pop(label_name), label_name)
-    features = _type_columns(table, notes)
+        label_name = _find_label(cells, label, name)
+        labels, class_names = _encode_label(cells.pop(label_name), label_name)
+    features = _type_columns(cells, name, notes).reset_index(drop=True)
     if features.shape[1] == 0:
         dropped = "; ".join(n for n in notes if n.startswith("dropped column"))
         dropped = dropped or "the file has no column besides the label"
@@ -71,7 +73,33 @@ def read_csv(
         class_names=class_names,
         label_name=label_name,
         notes=notes,
+        file_columns=list(table.cells.columns),
     )
+
+
+@dataclass
+class Table:
+    """A CSV file's cells as text, every row in order ('' for an empty cell), and the notes on
+    how it was read (encoding, delimiter, renamed duplicate columns)."""
+
+    name: str
+    cells: pd.DataFrame
+    notes: list[str]
+
+
+def read_table(source: str | Path | bytes | BinaryIO, *, name: str | None = None) -> Table:
+    """Decode and split a CSV file without typing anything; DataError for what cannot be read."""
+    raw, default_name = _read_source(source)
+    name = name or default_name
+    notes: list[str] = [f"source: {name}"]
+    text = _decode(raw, name, notes)
+    if not text.strip():
+        raise DataError(f"{name} is empty")
+    _refuse_nul(text, name)
+    cells = _parse_table(text, name, notes)
+    if len(cells) == 0:
+        raise DataError(f"{name} has a header but no data rows")
+    return Table(name=name, cells=cells, notes=notes)
 
 
 def _read_source(source: str | Path | bytes | BinaryIO) -> tuple[bytes, str]:
@@ -97,6 +125,13 @@ def _decode(raw: bytes, name: str, notes: list[str]) -> str:
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         notes.append(f"{name} is UTF-16 encoded")
         return raw.decode("utf-16")
+    utf16 = _utf16_without_bom(raw)
+    if utf16 is not None:
+        notes.append(f"{name} is UTF-16 ({utf16[-2:].upper()}) without a byte-order mark")
+        try:
+            return raw.decode(utf16)
+        except UnicodeDecodeError as exc:
+            raise DataError(f"{name} looks like UTF-16 but cannot be decoded: {exc}") from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -108,6 +143,30 @@ def _decode(raw: bytes, name: str, notes: list[str]) -> str:
         text = raw.decode("latin-1")
         notes.append(f"{name} is not valid UTF-8; decoded as latin-1")
     return text
+
+
+def _utf16_without_bom(raw: bytes) -> str | None:
+    """'utf-16-le' or 'utf-16-be' when the file starts like text in UTF-16: in every pair of
+    bytes the same one is mostly NUL (the high byte of ASCII) and the other never is."""
+    sample = raw[: min(len(raw), 4096) // 2 * 2]
+    if b"\x00" not in sample:
+        return None
+    first, second = sample[0::2], sample[1::2]
+    for codec, high, low in (("utf-16-le", second, first), ("utf-16-be", first, second)):
+        if high.count(0) >= len(high) / 2 and low.count(0) == 0:
+            return codec
+    return None
+
+
+def _refuse_nul(text: str, name: str) -> None:
+    """A NUL character is no text: in a label it would make a class of its own."""
+    position = text.find("\x00")
+    if position >= 0:
+        line = text.count("\n", 0, position) + 1
+        raise DataError(
+            f"{name}, line {line}: a NUL character (\\x00), so this is not a text file in "
+            "UTF-8, UTF-16 or cp1252; remove it or save the file as UTF-8 text"
+        )
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -144,9 +203,9 @@ def _parse_table(text: str, name: str, notes: list[str]) -> pd.DataFrame:
     if delimiter != ",":
         notes.append(f"delimiter: {delimiter!r}")
     header = [_clean_name(value, i) for i, value in enumerate(raw.iloc[0].tolist())]
-    table = raw.iloc[1:].reset_index(drop=True)
+    table = raw.iloc[1:].reset_index(drop=True).fillna("")  # short rows: empty cells
     table.columns = _dedupe(header, notes)
-    return table.apply(_clean_cells)
+    return table
 
 
 def _clean_name(value: object, position: int) -> str:
@@ -168,7 +227,7 @@ def _dedupe(names: list[str], notes: list[str]) -> list[str]:
     return result
 
 
-def _clean_cells(column: pd.Series) -> pd.Series:
+def clean_cells(column: pd.Series) -> pd.Series:
     """Strip whitespace and turn the missing markers into NaN; values stay strings."""
     values = column.astype(object).where(column.notna(), "").astype(str).str.strip()
     missing = values.str.lower().isin(MISSING_MARKERS)
@@ -176,10 +235,11 @@ def _clean_cells(column: pd.Series) -> pd.Series:
 
 
 def _drop_empty_rows(table: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """The rows with a value; the index keeps counting the file's data rows (for messages)."""
     empty = table.isna().all(axis=1).to_numpy()
     if empty.any() and table.shape[1] > 0:
         notes.append(f"dropped {int(empty.sum())} empty row(s) with no value in any column")
-        table = table.loc[~empty].reset_index(drop=True)
+        table = table.loc[~empty]
     return table
 
 
@@ -214,23 +274,11 @@ def _encode_label(values: pd.Series, label_name: str) -> tuple[np.ndarray, list[
     return codes, class_names
 
 
-def _parse_numbers(values: pd.Series) -> pd.Series | None:
-    """Floats if every present value is a number (decimal point or decimal comma), else None."""
-    present = values.dropna()
-    numbers = pd.to_numeric(present, errors="coerce")
-    if numbers.isna().any():
-        numbers = pd.to_numeric(present.str.replace(",", ".", regex=False), errors="coerce")
-        if numbers.isna().any():
-            return None
-    result = pd.Series(np.nan, index=values.index, dtype=np.float64)
-    result[present.index] = numbers.astype(np.float64)
-    return result
-
-
 def _looks_like_id_name(column: str) -> bool:
     lower = column.lower()
     return (
         lower in _ID_NAMES
+        or _ROW_INDEX.fullmatch(lower) is not None
         or lower.startswith("unnamed:")
         or re.search(r"(?:^|[_\s.\-])(?:id|uuid|guid)$", lower) is not None
         or re.search(r"[a-z]ID$", column) is not None
@@ -238,7 +286,10 @@ def _looks_like_id_name(column: str) -> bool:
 
 
 def _is_identifier(column: str, values: pd.Series, numbers: pd.Series | None) -> bool:
-    """Unique, complete integers or strings that are named like an id or count the rows."""
+    """Unique, complete integers or strings that are named like an id or count the rows.
+
+    Named like an id or a row index (R's ``rownames`` of a sampled table, say), unique integers
+    are an identifier whatever their values; otherwise only a counter 0..n-1 or 1..n is."""
     n_rows = len(values)
     if values.isna().any() or values.nunique() != n_rows or n_rows < 2:
         return False
@@ -257,12 +308,19 @@ def _is_identifier(column: str, values: pd.Series, numbers: pd.Series | None) ->
     )
 
 
-def _numeric_feature(column: str, numbers: pd.Series, notes: list[str]) -> pd.Series:
+def finite_or_missing(column: str, numbers: pd.Series, notes: list[str]) -> np.ndarray:
+    """The numbers as float64 with the infinite ones (``inf``, or beyond float64 like ``1e999``)
+    set to missing, and a note saying how many."""
     array = numbers.to_numpy(dtype=np.float64)
     infinite = np.isinf(array)
     if infinite.any():
         array = np.where(infinite, np.nan, array)
         notes.append(f"column {column!r}: {int(infinite.sum())} infinite values set to missing")
+    return array
+
+
+def _numeric_feature(column: str, numbers: pd.Series, notes: list[str]) -> pd.Series:
+    array = finite_or_missing(column, numbers, notes)
     observed = array[~np.isnan(array)]
     whole = np.all(observed == np.round(observed)) and np.all(np.abs(observed) < 2**53)
     if whole and not np.isnan(array).any():
@@ -270,31 +328,41 @@ def _numeric_feature(column: str, numbers: pd.Series, notes: list[str]) -> pd.Se
     return pd.Series(array, index=numbers.index, name=column)
 
 
-def _type_columns(table: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+def _type_columns(table: pd.DataFrame, name: str, notes: list[str]) -> pd.DataFrame:
     """Numbers become float64/int64, few-level text becomes categorical; the rest is dropped."""
+    numbers = parse_numbers(table, name, notes)
     kept: dict[str, pd.Series] = {}
     n_rows = len(table)
     for column in table.columns:
         values = table[column]
-        n_present = int(values.notna().sum())
-        if n_present == 0:
+        present = values.dropna()
+        if len(present) == 0:
             notes.append(f"dropped column {column!r}: entirely empty")
             continue
-        numbers = _parse_numbers(values)
-        if _is_identifier(column, values, numbers):
+        parsed = numbers.get(column)
+        if _is_identifier(column, values, parsed):
             notes.append(f"dropped column {column!r}: identifier (unique value in every row)")
             continue
-        if numbers is not None:
-            if values.dropna().str.contains(",", regex=False).any():
-                notes.append(f"column {column!r}: read decimal commas as decimal points")
-            kept[column] = _numeric_feature(column, numbers, notes)
+        if parsed is not None:
+            kept[column] = _numeric_feature(column, parsed, notes)
             continue
-        present = values.dropna()
         n_levels = int(present.nunique())
+        is_number = looks_numeric(present)
+        mixed = ""
+        if is_number.any():
+            text = present[~is_number]
+            mixed = (
+                f"{int(is_number.sum())} numbers and {len(text)} text cells such as "
+                f"{text.iloc[0]!r}"
+            )
         if present.str.match(_DATE).all():
             notes.append(f"dropped column {column!r}: dates are not supported")
         elif n_levels <= MAX_CATEGORY_LEVELS and 2 * n_levels < n_rows:
             kept[column] = values.astype(pd.CategoricalDtype(sorted(present.unique())))
+            if mixed:
+                notes.append(f"column {column!r}: {mixed}; all read as categories")
+        elif mixed:
+            notes.append(f"dropped column {column!r}: mixed, {mixed}")
         else:
             notes.append(
                 f"dropped column {column!r}: free text ({n_levels} distinct values; categories "

@@ -31,6 +31,9 @@ class Dataset:
     label_name: str | None
     notes: list[str]
     image_shape: tuple[int, int] | None = None
+    file_columns: list[str] | None = None
+    """Every column of the source file in order, the dropped ones and the label included (None
+    for a built-in dataset: its features' and label's)."""
 
     @property
     def n_classes(self) -> int:

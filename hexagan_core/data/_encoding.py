@@ -12,6 +12,8 @@ import pandas as pd
 
 from hexagan_core.data._dataset import DataError
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
 
 def _is_categorical(values: pd.Series) -> bool:
     return pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values)
@@ -239,30 +241,55 @@ def _dtype_from_json(state: dict) -> object:
 class MinMaxScaler:
     """Scale each column to [0, 1] using the observed minimum and maximum; NaN passes through.
 
-    A constant column gets scale 1; an all-NaN column gets minimum 0 and scale 1.
+    A constant column gets scale 1; an all-NaN column gets minimum 0 and scale 1. The networks
+    compute in float32, so a column whose range overflows float64 is refused at fit, and a value
+    that scales beyond float32's range (about 3.4e38) at transform, each with a DataError naming
+    the column: such a value would otherwise become infinite or missing without a word.
 
     Attributes
     ----------
     data_min_ : ndarray of shape (n_features,)
     data_range_ : ndarray of shape (n_features,)
+    feature_names_ : list of str or None
+        The column names the messages use (None: their positions).
     """
 
-    def fit(self, X: np.ndarray) -> MinMaxScaler:
+    def fit(self, X: np.ndarray, feature_names: list[str] | None = None) -> MinMaxScaler:
         """Learn per-column nanmin and range from ``X`` (the training rows)."""
         X = self._check_array(X)
+        self.feature_names_ = None if feature_names is None else [str(n) for n in feature_names]
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns, overflow
             data_min = np.nanmin(X, axis=0) if len(X) else np.full(X.shape[1], np.nan)
             data_max = np.nanmax(X, axis=0) if len(X) else np.full(X.shape[1], np.nan)
+            data_range = data_max - data_min
         empty = np.isnan(data_min)
-        data_range = data_max - data_min
+        overflow = np.flatnonzero(~empty & ~np.isfinite(data_range))
+        if overflow.size:
+            j = overflow[0]
+            raise DataError(
+                f"{self._column(j)} spans {data_min[j]:g} to {data_max[j]:g}, a range beyond "
+                "float64's; divide the column by a power of ten"
+            )
         self.data_min_ = np.where(empty, 0.0, data_min)
         self.data_range_ = np.where(empty | (data_range == 0), 1.0, data_range)
         return self
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Scale ``X`` with the fitted minimum and range."""
-        return (self._check_array(X, fitted=True) - self.data_min_) / self.data_range_
+        X = self._check_array(X, fitted=True)
+        with np.errstate(over="ignore"):
+            scaled = (X - self.data_min_) / self.data_range_
+        beyond = ~np.isnan(X) & ~(np.abs(scaled) <= _FLOAT32_MAX)
+        if beyond.any():
+            i, j = np.argwhere(beyond)[0]
+            low, high = self.data_min_[j], self.data_min_[j] + self.data_range_[j]
+            raise DataError(
+                f"{self._column(j)}: {X[i, j]:g} is so far outside the fitted range {low:g} to "
+                f"{high:g} that scaled it exceeds float32, the networks' precision; rescale the "
+                "column or blank the value"
+            )
+        return scaled
 
     def inverse_transform(self, X: np.ndarray) -> np.ndarray:
         """Undo :meth:`transform`."""
@@ -270,14 +297,23 @@ class MinMaxScaler:
 
     def to_dict(self) -> dict:
         _check_fitted(self, "data_min_")
-        return {"data_min": self.data_min_.tolist(), "data_range": self.data_range_.tolist()}
+        return {
+            "data_min": self.data_min_.tolist(),
+            "data_range": self.data_range_.tolist(),
+            "feature_names": self.feature_names_,
+        }
 
     @classmethod
     def from_dict(cls, state: dict) -> MinMaxScaler:
         scaler = cls()
         scaler.data_min_ = np.asarray(state["data_min"], dtype=np.float64)
         scaler.data_range_ = np.asarray(state["data_range"], dtype=np.float64)
+        scaler.feature_names_ = state.get("feature_names")  # absent in models saved before
         return scaler
+
+    def _column(self, position: int) -> str:
+        names = getattr(self, "feature_names_", None)
+        return f"column {names[position]!r}" if names else f"column {position}"
 
     def _check_array(self, X: np.ndarray, fitted: bool = False) -> np.ndarray:
         X = np.asarray(X, dtype=np.float64)

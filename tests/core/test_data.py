@@ -288,7 +288,7 @@ def test_read_csv_semicolon_and_decimal_comma(tmp_path):
     assert ds.features["a"].tolist() == [1.5, 2.25, -0.5]
     assert ds.features["b"].tolist() == [2, 3, 4]
     assert "delimiter: ';'" in ds.notes
-    assert any("decimal commas" in note and "'a'" in note for note in ds.notes)
+    assert any(n.startswith("numbers: a decimal comma") and "'a'" in n for n in ds.notes)
 
 
 def test_read_csv_tab_and_pipe(tmp_path):
@@ -437,6 +437,57 @@ def test_read_csv_no_usable_column(tmp_path):
 def test_read_csv_ragged_rows():
     with pytest.raises(DataError, match="cannot parse bad.csv as a table"):
         read_csv(b"a,b\n1,2\n3,4,5,6\n", name="bad.csv")
+
+
+@pytest.mark.parametrize(("codec", "order"), [("utf-16-le", "LE"), ("utf-16-be", "BE")])
+def test_read_csv_utf16_without_bom(codec, order):
+    ds = read_csv("größe,n\n1.5,2\n2.5,3\n".encode(codec), name="w.csv")
+    assert list(ds.features.columns) == ["größe", "n"]
+    assert ds.features["größe"].tolist() == [1.5, 2.5]
+    assert f"w.csv is UTF-16 ({order}) without a byte-order mark" in ds.notes
+
+
+def test_read_csv_nul_character_is_an_error_naming_the_line():
+    # A NUL in a label would make 'a\x00' a class beside 'a'.
+    with pytest.raises(DataError, match=r"^l\.csv, line 3: a NUL character"):
+        read_csv(b"x,y\n1,a\n2,a\x00\n3,b\n", label="y", name="l.csv")
+
+
+@pytest.mark.parametrize("column", ["rownames", "row.names", "row_number", "Unnamed: 0", "idx"])
+def test_read_csv_row_index_names_are_identifiers_whatever_their_values(column):
+    # A sampled table keeps its original row names: unique integers, but not 1..n.
+    rows = [7, 23, 41, 58, 102, 113, 150, 187, 190, 244, 260, 301]
+    text = f"{column},x\n" + "".join(f"{r},{i % 4}\n" for i, r in enumerate(rows))
+    ds = read_csv(text.encode())
+    assert list(ds.features.columns) == ["x"]
+    assert f"dropped column {column!r}: identifier (unique value in every row)" in ds.notes
+
+
+def test_read_csv_unique_integers_with_an_ordinary_name_stay_a_feature():
+    values = [7, 23, 41, 58, 102, 113, 150, 187, 190, 244, 260, 301]
+    ds = read_csv(("count,x\n" + "".join(f"{v},{v % 3}\n" for v in values)).encode())
+    assert ds.features["count"].tolist() == values
+
+
+def test_read_csv_mixed_numbers_and_text_are_named():
+    many = "".join(f"{i % 7},{'n/k' if i % 10 == 0 else i * 1.5},{'x' if i % 2 else i % 3}\n"
+                   for i in range(1, 31))  # fmt: skip
+    ds = read_csv(("a,many,few\n" + many).encode())
+    assert list(ds.features.columns) == ["a", "few"]
+    assert (
+        "dropped column 'many': mixed, 27 numbers and 3 text cells such as 'n/k'" in ds.notes
+    )
+    assert list(ds.features["few"].cat.categories) == ["0", "1", "2", "x"]
+    assert "column 'few': 15 numbers and 15 text cells such as 'x'; all read as categories" in (
+        ds.notes
+    )
+
+
+def test_read_csv_remembers_every_column_of_the_file():
+    rows = "".join(f"{i},{i % 3},note {i},{'ab'[i % 2]}\n" for i in range(12))
+    ds = read_csv(("id,x,text,y\n" + rows).encode(), label="y")
+    assert list(ds.features.columns) == ["x"]
+    assert ds.file_columns == ["id", "x", "text", "y"]
 
 
 def test_read_csv_credit_file(shared_datasets):
@@ -595,6 +646,25 @@ def test_min_max_scaler_by_hand_and_round_trip():
     np.testing.assert_allclose(scaler.inverse_transform(scaled), X)
     with pytest.raises(ValueError, match="fitted with 3 columns"):
         scaler.transform(np.zeros((1, 2)))
+
+
+def test_min_max_scaler_refuses_a_range_beyond_float64():
+    X = np.array([[1.0, 1e308], [2.0, -1e308], [3.0, 0.0]])
+    with pytest.raises(DataError, match=r"^column 'b' spans -1e\+308 to 1e\+308, a range beyond"):
+        MinMaxScaler().fit(X, feature_names=["a", "b"])
+    with pytest.raises(DataError, match=r"^column 1 spans"):
+        MinMaxScaler().fit(X)
+
+
+def test_min_max_scaler_refuses_values_that_scale_beyond_float32():
+    scaler = MinMaxScaler().fit(np.array([[0.0], [1.0]]), feature_names=["a"])
+    kept = np.array([[3e38], [np.nan]])  # NaN passes; 3e38 is still a float32
+    np.testing.assert_array_equal(scaler.transform(kept), kept)
+    with pytest.raises(DataError, match=r"^column 'a': 1e\+39 is so far outside the fitted range"):
+        scaler.transform(np.array([[0.5], [1e39]]))
+    restored = MinMaxScaler.from_dict(scaler.to_dict())
+    with pytest.raises(DataError, match=r"^column 'a': "):
+        restored.transform(np.array([[1e39]]))
 
 
 # --- stratified_split -------------------------------------------------------------------------

@@ -113,6 +113,16 @@ def test_mnar_hides_larger_values():
     np.testing.assert_allclose(remove.sum(axis=0) / observed.sum(axis=0), 0.2, atol=0.05)
 
 
+@pytest.mark.parametrize("mechanism", ["mar", "mnar"])
+def test_values_near_the_float64_limit_give_the_same_masks(mechanism):
+    # Standardising squares the values: near 1e308 that overflowed, and every logit was NaN.
+    values, observed = _table()
+    scale = 2.0**1000  # a power of two: the scaled table is the same table, exactly
+    expected = masks.remove_mask(mechanism, values, observed, 0.2, np.random.default_rng(3))
+    huge = masks.remove_mask(mechanism, values * scale, observed, 0.2, np.random.default_rng(3))
+    np.testing.assert_array_equal(huge, expected)
+
+
 @pytest.mark.parametrize("rate", [-0.1, 1.0, 1.5, float("nan"), "0.2", True])
 def test_invalid_rate(rate):
     values, observed = _table()
