@@ -4,7 +4,7 @@ import logging
 
 import streamlit as st
 
-from hexagan_core.model import resolve_device
+from hexagan_core.device import devices_here
 
 st.set_page_config(page_title="HexaGAN Studio", page_icon="⬡", layout="wide")
 
@@ -22,7 +22,7 @@ pages = {
     ],
 }
 navigation = st.navigation(pages)
-st.sidebar.caption(f"Compute device: **{resolve_device('auto').type.upper()}**")
+st.sidebar.caption(f"Compute: **{devices_here()}**")
 try:
     navigation.run()
 except Exception as exc:  # st.stop / st.rerun are BaseExceptions and pass through

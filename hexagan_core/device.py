@@ -29,6 +29,7 @@ __all__ = [
     "DeviceChoice",
     "accelerator",
     "choose_device",
+    "devices_here",
     "is_device_name",
     "model_device",
     "out_of_memory_message",
@@ -73,6 +74,13 @@ def accelerator() -> torch.device | None:
     if torch.backends.mps.is_available():
         return torch.device("mps")
     return None
+
+
+def devices_here() -> str:
+    """What this machine trains on, for a badge: 'CPU', or 'CPU and CUDA' ('auto' then picks
+    per model)."""
+    found = accelerator()
+    return "CPU" if found is None else f"CPU and {found.type.upper()}"
 
 
 def resolve_device(device: str = "auto") -> torch.device:

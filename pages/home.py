@@ -3,7 +3,7 @@
 import streamlit as st
 
 from hexagan_core.config import preset
-from hexagan_core.model import resolve_device
+from hexagan_core.device import devices_here
 from ui import components, state
 
 # Colours by role: imputation (blue), conditional generation (orange), classification (green).
@@ -70,7 +70,8 @@ with left:
     )
 with right:
     st.subheader("Start")
-    st.info(f"Compute device: {resolve_device('auto').type.upper()}")
+    st.info(f"Compute device: {devices_here()}. With device 'auto' each run takes the faster for "
+            "its model; the Train page says which, and why.")
     if st.button("Breast cancer, 20 % missing", type="primary", width="stretch",
                  help="569 tumours × 30 features; trains in about half a minute on a CPU."):
         state.set_data_choice(state.DataChoice(source="breast", display_name="breast"))

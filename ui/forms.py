@@ -151,7 +151,9 @@ def device_select(page: str, current: str, disabled: bool = False) -> str:
         index=_index(devices, current),
         key=key,
         disabled=disabled,
-        help="'auto' uses CUDA, then Apple MPS, then the CPU. Only devices found here are listed.",
+        help="'auto' takes the faster device for the model: a GPU for the MNIST convnets and for "
+        "wide or many models, the CPU for small tabular networks (the page says which, and "
+        "why). Only devices found here are listed.",
     )
 
 

@@ -6,8 +6,10 @@ import zipfile
 
 import pandas as pd
 import pyarrow as pa
+import torch
 from apptest_support import page_test, rerun_until, wait_for_job
 
+from hexagan_core import device as device_module
 from hexagan_core.config import HexaGANConfig, field_help, preset
 from hexagan_core.persist import load_pipeline
 from ui import forms, runtime
@@ -205,6 +207,24 @@ def test_wide_data_with_the_exact_penalty_shows_a_cost_note_before_training():
     assert not cost_notes(page_test("train").run())  # breast's 30 features: none
     mnist = DataChoice(source="mnist", display_name="mnist", max_rows=300)
     assert not cost_notes(page_test("train", data=mnist).run())  # 'default' trains convnets
+
+
+def test_auto_says_which_device_it_trains_on_and_why(monkeypatch):
+    def said(at) -> list[str]:
+        return [c.value for c in at.caption if c.value.startswith("Device 'auto' trains on")]
+
+    at = page_test("train").run()
+    assert not at.exception
+    if device_module.accelerator() is None:
+        assert said(at) == ["Device 'auto' trains on CPU: no CUDA or MPS device here."]
+    monkeypatch.setattr(device_module, "accelerator", lambda: torch.device("cuda"))
+    (breast,) = said(page_test("train").run())  # 30 features: the CPU, though a GPU is here
+    assert breast.startswith("Device 'auto' trains on CPU: one model of 30 features (K * d^2 = 900")
+    wide = DataChoice(source="madelon", display_name="madelon", max_rows=300)
+    (madelon,) = said(page_test("train", data=wide).run())
+    assert madelon.startswith("Device 'auto' trains on CUDA: one model of 500 features")
+    at.selectbox(key=widget_key("train", "device")).set_value("cpu").run()
+    assert not at.exception and not said(at)  # a device chosen by name needs no reason
 
 
 def _chart_rows(chart) -> pd.DataFrame:

@@ -11,6 +11,7 @@ from hexagan_core.config import preset
 from hexagan_core.device import (
     AUTO_GPU_MIN_WORK,
     choose_device,
+    devices_here,
     model_device,
     out_of_memory_message,
     resolve_device,
@@ -90,6 +91,13 @@ def test_auto_puts_small_mlps_on_the_cpu_and_large_ones_on_the_gpu(gpu_here, n_f
 def test_auto_puts_the_mnist_convnets_on_the_gpu(gpu_here):
     choice = choose_device(preset("mnist"), 784)
     assert choice.device == CUDA and "convolutional" in choice.reason
+
+
+def test_the_badge_names_the_devices_here(monkeypatch):
+    monkeypatch.setattr(device_module, "accelerator", lambda: None)
+    assert devices_here() == "CPU"
+    monkeypatch.setattr(device_module, "accelerator", lambda: torch.device("mps"))
+    assert devices_here() == "CPU and MPS"
 
 
 def test_model_device_applies_the_rule_to_auto_only(gpu_here):
