@@ -189,11 +189,14 @@ def _print_note(text: str) -> None:
 
 def _apply(args: argparse.Namespace) -> None:
     pipeline = load_pipeline(args.model_dir, device=args.device)
-    table = data_module.read_csv(args.input, label=None).features
+    # Typed by the model's schema, every row kept; the columns it does not use pass through.
+    rows = data_module.read_new_rows(args.input, pipeline.encoder)
+    for note in rows.notes:
+        _print_note(note)
     if args.command == "transform":
-        out = pipeline.impute_table(table)
+        out = rows.filled(pipeline.impute_table(rows.features))
     else:
-        out = pipeline.predict_table(table)
+        out = rows.beside(pipeline.predict_table(rows.features))
     with written_file(args.output) as path:
         out.to_csv(path, index=False)
     print(f"wrote {len(out)} rows to {args.output}")

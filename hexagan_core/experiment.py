@@ -209,9 +209,10 @@ def run_experiment(
     on_note: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Run HexaGAN and the requested baselines under one protocol; see RunOptions.
-    `on_note` gets, before training, what the user should know about its cost (e.g. the
-    exact penalty on wide data). `control.stop()` ends training within one iteration and skips
-    the baselines not yet fitted; the result then holds the networks trained so far."""
+    `on_note` gets, before training, the data's notes (what reading it dropped or changed) and
+    what the user should know about its cost (e.g. the exact penalty on wide data).
+    `control.stop()` ends training within one iteration and skips the baselines not yet fitted;
+    the result then holds the networks trained so far."""
     (result,) = run_experiments(
         [options], progress=progress, callback=callback, control=control, on_note=on_note
     )
@@ -247,6 +248,9 @@ def run_experiments(
     started = time.perf_counter()
     options = runs[0]
     experiments = [prepare_experiment(run) for run in runs]
+    if on_note is not None:  # what reading the data dropped or changed, said before training
+        for note in experiments[0].dataset.notes:
+            on_note(note)
     trained = [training_config(run) for run in runs]  # one preset: the runs differ in seed
     preset_name, configs = trained[0][0], [config for _, config in trained]
     device = str(resolve_device(options.device))

@@ -46,7 +46,9 @@ def test_fit_save_transform_predict_end_to_end(breast_csv, tmp_path, capsys):
         assert 0 < scores["rmse"] < 0.5 and 0 <= scores["f1"] <= 1
     assert report["rows"] == 569 and report["features"] == 9  # id dropped, clinic kept
     assert any("patient_id" in note for note in report["notes"])
-    assert "hexagan" in capsys.readouterr().out
+    output = capsys.readouterr()
+    assert "hexagan" in output.out
+    assert "note: dropped column 'patient_id': identifier" in output.err
 
     imputed = pd.read_csv(imputed_path)
     source = pd.read_csv(breast_csv)
@@ -60,6 +62,8 @@ def test_fit_save_transform_predict_end_to_end(breast_csv, tmp_path, capsys):
     assert main(["transform", str(model_dir), str(breast_csv), "--output", str(out)]) == 0
     transformed = pd.read_csv(out)
     assert transformed.notna().all().all() and len(transformed) == len(source)
+    assert list(transformed.columns) == list(source.columns)  # id and label pass through
+    pd.testing.assert_series_equal(transformed["patient_id"], source["patient_id"])
     again = tmp_path / "t2.csv"
     main(["transform", str(model_dir), str(breast_csv), "--output", str(again)])
     pd.testing.assert_frame_equal(transformed, pd.read_csv(again))
@@ -67,9 +71,11 @@ def test_fit_save_transform_predict_end_to_end(breast_csv, tmp_path, capsys):
     predictions = tmp_path / "p.csv"
     assert main(["predict", str(model_dir), str(breast_csv), "--output", str(predictions)]) == 0
     predicted = pd.read_csv(predictions)
-    assert set(predicted["diagnosis"]) <= {"malignant", "benign"}
+    assert list(predicted.columns) == ["patient_id", "diagnosis", "predicted diagnosis",
+                                       "p(benign)", "p(malignant)"]  # fmt: skip
+    assert set(predicted["predicted diagnosis"]) <= {"malignant", "benign"}
     assert np.allclose(predicted[["p(malignant)", "p(benign)"]].sum(axis=1), 1, atol=1e-5)
-    assert (predicted["diagnosis"] == source["diagnosis"]).mean() > 0.8
+    assert (predicted["predicted diagnosis"] == source["diagnosis"]).mean() > 0.8
 
 
 @pytest.mark.parametrize(
@@ -146,9 +152,94 @@ def test_wide_data_with_the_exact_penalty_gets_a_note_before_training(tmp_path, 
                  "--quiet", "--report", str(report_path)])  # fmt: skip
     assert code == 0
     err = capsys.readouterr().err
-    assert err.startswith("note: 220 features") and "penalty_projections = 4" in err
+    assert "note: 220 features" in err and "penalty_projections = 4" in err
     notes = json.loads(report_path.read_text())["notes"]
     assert any("penalty_projections" in note for note in notes)
 
     assert main(["fit", "breast", "--iterations", "2", "--device", "cpu", "--quiet"]) == 0
     assert "penalty_projections" not in capsys.readouterr().err
+
+
+def _fit_tiny(path, model_dir, capsys) -> str:
+    """Fit a 2-iteration model on the CSV at `path` into `model_dir`; its stderr."""
+    code = main(["fit", str(path), "--label", "y", "--iterations", "2", "--device", "cpu",
+                 "--quiet", "--save", str(model_dir)])  # fmt: skip
+    assert code == 0
+    return capsys.readouterr().err
+
+
+def test_fit_prints_what_reading_the_data_dropped_or_changed(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"row": np.arange(1, 41), "a": rng.normal(size=40), "empty": np.nan,
+                          "b": rng.normal(size=40).astype(object), "y": rng.integers(0, 2, 40)})
+    table.loc[::8, "b"] = "n/k"
+    table.loc[3, "a"] = np.inf
+    path = tmp_path / "messy.csv"
+    table.to_csv(path, index=False)
+    err = _fit_tiny(path, tmp_path / "model", capsys)
+    lines = err.splitlines()
+    for expected in ("note: dropped column 'row': identifier",
+                     "note: dropped column 'empty': entirely empty",
+                     "note: dropped column 'b': mixed, 35 numbers and 5 text cells",
+                     "note: column 'a': 1 infinite values set to missing"):  # fmt: skip
+        assert any(line.startswith(expected) for line in lines), (expected, lines)
+
+
+@pytest.fixture
+def tiny_model(tmp_path, capsys):
+    """A model fitted on 60 rows (f0, f1, f2, an id column, a label y) and its CSV's frame."""
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(rng.normal(size=(60, 3)), columns=["f0", "f1", "f2"])
+    table.insert(0, "id", np.arange(100, 160))
+    table["y"] = rng.integers(0, 2, 60)
+    path = tmp_path / "train.csv"
+    table.to_csv(path, index=False)
+    _fit_tiny(path, tmp_path / "model", capsys)
+    return tmp_path / "model", table
+
+
+def test_transform_keeps_every_row_and_every_column(tiny_model, tmp_path, capsys):
+    model_dir, table = tiny_model
+    table = table.copy()
+    table.loc[5, :] = np.nan  # an empty row: read_csv drops it
+    table.loc[[7, 9], "f1"] = np.nan
+    table["comment"] = [f"row {i}" for i in range(60)]
+    path, out = tmp_path / "new.csv", tmp_path / "out.csv"
+    table.to_csv(path, index=False)
+    assert main(["transform", str(model_dir), str(path), "--output", str(out)]) == 0
+    assert "wrote 60 rows" in capsys.readouterr().out
+    result = pd.read_csv(out)
+    assert list(result.columns) == ["id", "f0", "f1", "f2", "y", "comment"]
+    pd.testing.assert_frame_equal(result[["id", "y", "comment"]], table[["id", "y", "comment"]])
+    features = ["f0", "f1", "f2"]
+    assert result[features].notna().all().all()
+    observed = table[features].notna()
+    np.testing.assert_array_equal(result[features][observed], table[features][observed])
+
+
+@pytest.mark.parametrize("command", ["transform", "predict"])
+def test_one_new_row_with_a_missing_value(tiny_model, tmp_path, capsys, command):
+    # Read afresh, 'f1' (empty in this file) was dropped: "Column 'f1' is missing".
+    model_dir, _ = tiny_model
+    path, out = tmp_path / "one.csv", tmp_path / "out.csv"
+    path.write_text("f0,f1,f2\n0.5,,-1.25\n")
+    assert main([command, str(model_dir), str(path), "--output", str(out)]) == 0
+    result = pd.read_csv(out)
+    assert len(result) == 1
+    if command == "transform":
+        assert result["f0"].tolist() == [0.5] and result["f2"].tolist() == [-1.25]
+        assert np.isfinite(result["f1"]).all()
+    else:
+        assert list(result.columns) == ["y", "p(0)", "p(1)"]
+
+
+def test_values_beyond_float64_range_exit_2_naming_the_column(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"a": rng.normal(size=40), "b": rng.normal(size=40),
+                          "y": rng.integers(0, 2, 40)})  # fmt: skip
+    table.loc[:5, "a"], table.loc[6:11, "a"] = 1e308, -1e308
+    path = tmp_path / "huge.csv"
+    table.to_csv(path, index=False)
+    assert main(["fit", str(path), "--label", "y", "--iterations", "2", "--quiet"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1].startswith("error: column 'a' spans -1e+308 to 1e+308, a range beyond")
