@@ -93,6 +93,7 @@ with columns_box:
     cols[1].metric("Feature columns", f"{n_cols:,}")
     cols[2].metric("Classes", dataset.n_classes or "no label")
     cols[3].metric("Missing in the file", f"{real_missing:.1%}")
+    components.notes_box(dataset.notes)
     left, right = st.columns([1, 1])
     with left:
         if summary["missing"].any():
@@ -117,7 +118,6 @@ with columns_box:
                                                           width="small"),
             },
         )  # fmt: skip
-    components.notes(dataset.notes)
 
 try:
     preview = data_ui.chosen_preview(choice)

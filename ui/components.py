@@ -15,6 +15,7 @@ __all__ = [
     "duration",
     "escape_markdown",
     "notes",
+    "notes_box",
     "page_link",
     "results_table",
     "run_downloads",
@@ -52,6 +53,17 @@ def notes(lines: list[str], label: str = "Notes on the data") -> None:
     if lines:
         with st.expander(label):
             st.text("\n".join(f"• {line}" for line in lines))
+
+
+def notes_box(lines: list[str]) -> None:
+    """The data's notes in a box that is always open: what reading it dropped or changed must
+    not hide in an expander. They hold file, column and cell text: escaped, never markup."""
+    if lines:
+        st.info(
+            "**What reading the data did**\n\n"
+            + "\n".join(f"- {escape_markdown(line)}" for line in lines),
+            icon=":material/info:",
+        )
 
 
 def data_badge(choice: state.DataChoice) -> str:

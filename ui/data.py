@@ -73,11 +73,17 @@ def load(source: str, label: str | None, max_rows: int | None, seed: int) -> Dat
 
 
 def label_candidates(dataset: Dataset) -> list[str]:
-    """Columns that could be the label, most likely first (by name, then few distinct values)."""
-    columns = [str(c) for c in dataset.features.columns]
+    """Columns that could be the label, most likely first (by name, then few distinct values).
+
+    Every column of the file is one, the dropped ones too: a label with too many classes to be
+    a feature must still be offered, and then refused with the reason."""
+    features = dataset.features
+    columns = [str(c) for c in (dataset.file_columns or features.columns)]
     by_name = [c for c in columns if c.strip().lower() in LABEL_NAMES]
     few = [
-        c for c in columns if c not in by_name and dataset.features[c].nunique(dropna=True) <= 10
+        c
+        for c in columns
+        if c not in by_name and c in features and features[c].nunique(dropna=True) <= 10
     ]
     rest = [c for c in columns if c not in by_name and c not in few]
     return by_name + few + rest

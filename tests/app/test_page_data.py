@@ -145,3 +145,27 @@ def test_large_builtin_datasets_start_subsampled():
     assert _metric(at, "Feature columns") == "784"
     assert _metric(at, "Classes") == "10"
     assert len(at.dataframe[1].value.columns) == 14  # the preview shows the first columns only
+
+
+def test_what_reading_the_file_dropped_or_changed_is_in_an_open_box():
+    rows = "".join(f"{i},{i % 5},{'inf' if i == 3 else i * 0.5},\n" for i in range(1, 31))
+    header = "row_id,target,v,<b>[x](http://e.test)</b>\n"  # markup in a column's name
+    at = _upload(page_test("data"), "drops.csv", (header + rows).encode())
+    assert not at.exception
+    (box,) = [box for box in at.info if "What reading the data did" in box.value]
+    assert "dropped column 'row\\_id'\\: identifier" in box.value
+    assert "column 'v'\\: 1 infinite values set to missing" in box.value
+    # User text is escaped: no tag or link is ever rendered.
+    assert "'\\<b\\>\\[x\\](http\\://e.test)\\</b\\>'\\: entirely empty" in box.value
+    assert not at.expander  # nothing to open first
+
+
+def test_a_label_with_too_many_classes_is_offered_and_refused_with_the_reason():
+    # 1,000 distinct text values: dropped as free text, the column used to vanish from the list.
+    rows = "".join(f"{i % 7},{i * 0.5},class {i}\n" for i in range(1000))
+    at = _upload(page_test("data"), "many.csv", ("a,b,species\n" + rows).encode())
+    label = next(s for s in at.selectbox if s.label.startswith("Label column"))
+    assert "species" in label.options
+    label.set_value("species").run()
+    assert not at.exception
+    assert any("1000 distinct values" in e.value for e in at.error), [e.value for e in at.error]
