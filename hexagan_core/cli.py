@@ -14,12 +14,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+import typing
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from hexagan_core import data as data_module
 from hexagan_core.baselines import IMPUTERS
-from hexagan_core.config import CHOICES, PRESETS, preset
+from hexagan_core.config import CHOICES, PRESETS, HexaGANConfig, preset
 from hexagan_core.device import DEVICE_NAME, is_device_name, out_of_memory_message
 from hexagan_core.experiment import RunOptions, preset_for_data, run_experiment
 from hexagan_core.masks import MECHANISMS
@@ -68,6 +72,34 @@ _DEVICE_HELP = (
     "auto (default): the faster device for the model, by a rule in hexagan_core.device; cpu, "
     "cuda, cuda:N or mps. A seed reproduces a run on the same device type only"
 )
+
+
+_FIELD_TYPES: dict[str, type] = typing.get_type_hints(HexaGANConfig)
+_FIELDS_WITH_OPTIONS = {"iterations": "--iterations", "seed": "--seed", "engine": "--engine"}
+"""Config fields that have options of their own; --set refuses them, so that no value is
+silently overridden (--seed also seeds the split and the masks)."""
+
+
+def _setting(text: str) -> tuple[str, Any]:
+    """FIELD=VALUE as (field, value parsed by the field's type); the range is checked with the
+    whole config."""
+    name, equals, value = text.partition("=")
+    name = name.strip()
+    if not equals:
+        raise argparse.ArgumentTypeError(f"expected FIELD=VALUE, got {text!r}")
+    if name in _FIELDS_WITH_OPTIONS:
+        raise argparse.ArgumentTypeError(f"set {name} with {_FIELDS_WITH_OPTIONS[name]}")
+    if name not in _FIELD_TYPES:
+        raise argparse.ArgumentTypeError(
+            f"unknown HexaGANConfig field {name!r}; the fields are {', '.join(_FIELD_TYPES)}"
+        )
+    kind = _FIELD_TYPES[name]
+    try:
+        return name, kind(value.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{name} takes {'an' if kind is int else 'a'} {kind.__name__}, got {value!r}"
+        ) from None
 
 
 def _baselines(text: str) -> list[str]:
@@ -137,6 +169,16 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--output", type=Path, help="imputed table (CSV, original units)")
     fit.add_argument("--report", type=Path, help="JSON report of every method's scores")
     fit.add_argument("--save", type=Path, help="directory for the trained model")
+    fit.add_argument(
+        "--set",
+        dest="settings",
+        type=_setting,
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="any HexaGANConfig field, on top of the preset (repeatable), e.g. --set "
+        "penalty_projections=4 --set lr=5e-4",
+    )
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
 
     for name, what in (
@@ -163,7 +205,7 @@ def _fit(args: argparse.Namespace) -> None:
         label_missing_rate=args.label_missing_rate,
         imbalance_ratio=args.imbalance_ratio,
         preset=preset_name,
-        config=None if args.engine is None else preset(preset_name, engine=args.engine),
+        config=_config(preset_name, args),
         iterations=args.iterations,
         seed=args.seed,
         device=args.device,
@@ -181,6 +223,14 @@ def _fit(args: argparse.Namespace) -> None:
         with written_file(args.report) as path:
             path.write_text(json.dumps(result.report, indent=2) + "\n", encoding="utf-8")
     print(result.summary())
+
+
+def _config(preset_name: str, args: argparse.Namespace) -> HexaGANConfig | None:
+    """The preset with --engine and every --set applied (validated); None: the preset as is."""
+    changes = dict(args.settings)
+    if args.engine is not None:
+        changes["engine"] = args.engine
+    return preset(preset_name, **changes) if changes else None
 
 
 def _print_note(text: str) -> None:
@@ -206,13 +256,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         _check_destinations(args)
-        if args.command == "fit":
-            _fit(args)
-        elif args.command == "datasets":
-            for name, description in data_module.BUILTIN_DATASETS.items():
-                print(f"{name:10s} {description}")
-        else:
-            _apply(args)
+        with _summarised_warnings():
+            if args.command == "fit":
+                _fit(args)
+            elif args.command == "datasets":
+                for name, description in data_module.BUILTIN_DATASETS.items():
+                    print(f"{name:10s} {description}")
+            else:
+                _apply(args)
     except (UsageError, ValueError, OSError) as error:
         print(f"error: {_one_line(error)}", file=sys.stderr)
         return 2
@@ -226,6 +277,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("error: interrupted", file=sys.stderr)
         return 130
     return 0
+
+
+_HIDDEN_WARNINGS = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
+
+
+@contextmanager
+def _summarised_warnings() -> Iterator[None]:
+    """Warnings raised during the block, said at its end as one `note:` line per kind (category
+    and module) with a count and the first message: scikit-learn's MICE and MLP baselines raise
+    a ConvergenceWarning per fit, which flooded stderr."""
+    kinds: dict[tuple[str, str], list] = {}  # (category, module): [count, first message]
+
+    def count(message, category, filename, lineno, file=None, line=None) -> None:
+        kind = kinds.setdefault((category.__name__, _module_name(filename)), [0, message])
+        kind[0] += 1
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")  # every occurrence reaches `count`, to be counted
+        for meant_for_developers in _HIDDEN_WARNINGS:  # hidden as by Python's default filters
+            warnings.simplefilter("ignore", meant_for_developers)
+        warnings.showwarning = count
+        try:
+            yield
+        finally:
+            for (category, module), (n, message) in kinds.items():
+                times = "" if n == 1 else f", {n:,} times; the first"
+                _print_note(f"{category} from {module}{times}: {_one_line(message)}")
+
+
+def _module_name(filename: str) -> str:
+    """'sklearn.neural_network._multilayer_perceptron' for that module's file path."""
+    parts = Path(filename).with_suffix("").parts
+    packages = [i for i, part in enumerate(parts) if part in ("site-packages", "dist-packages")]
+    return ".".join(parts[packages[-1] + 1 :] if packages else parts[-1:])
 
 
 def _check_destinations(args: argparse.Namespace) -> None:

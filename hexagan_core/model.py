@@ -7,6 +7,7 @@ Everything here works in the scaled space the model was trained in (min-max, NaN
 from __future__ import annotations
 
 import json
+import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,14 +17,18 @@ import torch
 
 from hexagan_core.config import HexaGANConfig
 from hexagan_core.device import model_device, resolve_device
-from hexagan_core.networks import HexaGANNetworks, build_networks
+from hexagan_core.networks import HexaGANNetworks, build_networks, state_shapes
+from hexagan_core.validation import Interval, check_param, parameter_error
 
 # resolve_device lives in device.py; it stays importable from here for the modules that did.
-__all__ = ["HexaGANModel", "resolve_device"]
+__all__ = ["HexaGANModel", "read_json", "resolve_device"]
 
 _WEIGHTS = "weights.pt"
 _CONFIG = "config.json"
 _META = "model.json"
+_MAX_WIDTH = 1_000_000
+"""Most features or classes a saved model may claim: beyond any trainable model (E alone would
+have 10^12 weights), and far from overflowing the arithmetic of the shape check."""
 
 
 @dataclass
@@ -146,11 +151,90 @@ class HexaGANModel:
         for name in (_CONFIG, _META, _WEIGHTS):
             if not (directory / name).is_file():
                 raise ValueError(f"{directory} is not a saved HexaGAN model: {name} is missing.")
-        config = HexaGANConfig.from_json(directory / _CONFIG)
-        meta = json.loads((directory / _META).read_text(encoding="utf-8"))
+        config = _read_config(directory / _CONFIG)
+        meta = _read_meta(directory / _META)
+        state = _read_weights(directory / _WEIGHTS, config, meta)
         torch_device = model_device(device, config, meta["n_features"])
         networks = build_networks(config, meta["n_features"], meta["n_classes"])
-        state = torch.load(directory / _WEIGHTS, map_location="cpu", weights_only=True)
         networks.load_state_dict(state)
         model = cls(config, networks.to(torch_device), torch_device, meta.get("history", []))
         return model, meta.get("extra", {})
+
+
+# --- reading a saved model: every file checked before a network is built ----------------------
+
+
+def read_json(path: Path) -> Any:
+    """The JSON value in `path`; ValueError naming the file when it holds no JSON."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError) as error:  # not JSON, not UTF-8, or absurdly nested
+        reason = " ".join(str(error).split())
+        raise ValueError(f"{path}: not valid JSON ({reason}).") from None
+
+
+def _read_config(path: Path) -> HexaGANConfig:
+    values = read_json(path)
+    try:
+        return HexaGANConfig.from_dict(values)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
+
+
+def _read_meta(path: Path) -> dict[str, Any]:
+    """model.json, its entries of the right types and in range."""
+    meta = read_json(path)
+    if not isinstance(meta, dict):
+        raise ValueError(f"{path}: expected a JSON object. Got {type(meta).__name__}.")
+    owner = str(path)
+    check_param(meta.get("format"), "format", owner, (1,))
+    check_param(meta.get("n_features"), "n_features", owner, Interval("int", 1, _MAX_WIDTH))
+    if check_param(meta.get("n_classes"), "n_classes", owner, Interval("int", 0, _MAX_WIDTH)) == 1:
+        raise parameter_error("n_classes", owner, "0 (no labels) or at least 2", 1)
+    history = meta.get("history", [])
+    if not isinstance(history, list) or not all(isinstance(r, dict) for r in history):
+        raise parameter_error("history", owner, "a list of report objects", history)
+    if not isinstance(meta.get("extra", {}), dict):
+        raise parameter_error("extra", owner, "an object", meta["extra"])
+    return meta
+
+
+def _read_weights(path: Path, config: HexaGANConfig, meta: dict[str, Any]) -> dict:
+    """The state dict in `path`, refused unless it holds exactly the finite floating-point
+    tensors, of the shapes, that the networks of `config` and `meta` have."""
+    try:
+        # Memory-mapped: the tensors stay on disk until read, so a file claiming huge tensors
+        # costs nothing before their shapes are checked.
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except pickle.UnpicklingError:
+        # torch's own message suggests weights_only=False: running whatever the file holds.
+        raise ValueError(
+            f"{path}: holds objects other than tensors, refused (loading them could run code)."
+        ) from None
+    except Exception as error:  # a damaged file fails in torch's zip and pickle readers alike
+        raise ValueError(
+            f"{path}: not a readable PyTorch weights file ({type(error).__name__})."
+        ) from None
+    if not isinstance(state, dict):
+        raise ValueError(f"{path}: expected named tensors. Got {type(state).__name__}.")
+    n_features, n_classes = meta["n_features"], meta["n_classes"]
+    expected = state_shapes(config, n_features, n_classes)
+    described = f"config.json and model.json ({n_features} features, {n_classes} classes)"
+    # Names and shapes first, finiteness after: reading values pages the tensors in.
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(str(name) for name in set(state) - set(expected))
+    if missing or unexpected:
+        which = f"lacks {missing[0]}," if missing else f"holds {unexpected[0]}, not"
+        raise ValueError(f"{path} {which} a tensor of the networks {described} describe.")
+    for name, shape in expected.items():
+        tensor = state[name]
+        if not isinstance(tensor, torch.Tensor) or not tensor.is_floating_point():
+            raise ValueError(f"{path}: {name} is not a floating-point tensor.")
+        if tuple(tensor.shape) != shape:
+            raise ValueError(
+                f"{path}: {name} has shape {tuple(tensor.shape)}; {described} call for {shape}."
+            )
+    for name, tensor in state.items():
+        if not torch.isfinite(tensor).all():
+            raise ValueError(f"{path}: {name} holds NaN or infinite weights.")
+    return state

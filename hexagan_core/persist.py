@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from hexagan_core.data import MinMaxScaler, TableEncoder
-from hexagan_core.model import HexaGANModel
+from hexagan_core.model import HexaGANModel, read_json
 
 __all__ = ["Pipeline", "load_pipeline"]
 
@@ -89,12 +89,49 @@ def load_pipeline(directory: str | Path, device: str = "auto") -> Pipeline:
     path = directory / _PREPROCESSING
     if not path.is_file():
         raise ValueError(f"{directory} is not a saved HexaGAN model: {_PREPROCESSING} is missing.")
-    preprocessing = json.loads(path.read_text(encoding="utf-8"))
-    return Pipeline(
+    preprocessing = read_json(path)
+    if not isinstance(preprocessing, dict):
+        raise ValueError(f"{path}: expected a JSON object. Got {type(preprocessing).__name__}.")
+    try:
+        encoder = TableEncoder.from_dict(preprocessing["encoder"])
+        scaler = MinMaxScaler.from_dict(preprocessing["scaler"])
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        # from_dict reads what to_dict wrote; a hand-edited file fails inside it in these ways
+        reason = f"{type(error).__name__}: {error}"
+        raise ValueError(f"{path}: damaged encoder or scaler ({reason}).") from None
+    pipeline = Pipeline(
         model=model,
-        encoder=TableEncoder.from_dict(preprocessing["encoder"]),
-        scaler=MinMaxScaler.from_dict(preprocessing["scaler"]),
-        class_names=list(preprocessing["class_names"]),
+        encoder=encoder,
+        scaler=scaler,
+        class_names=preprocessing.get("class_names"),
         label_name=preprocessing.get("label_name"),
         named_columns=preprocessing.get("named_columns", True),
     )
+    _check_preprocessing(pipeline, path)
+    return pipeline
+
+
+def _check_preprocessing(pipeline: Pipeline, path: Path) -> None:
+    """Refuse preprocessing that does not fit the model, naming the file and the first misfit."""
+    n_features, n_classes = pipeline.model.n_features, pipeline.model.n_classes
+    encoder, scaler, names = pipeline.encoder, pipeline.scaler, pipeline.class_names
+    problem = None
+    if not all(isinstance(column, str) for column in encoder.columns_in_):
+        problem = "the encoder's column names must be text"
+    elif encoder.n_features_out_ != n_features:
+        problem = f"{encoder.n_features_out_} encoded features for a model of {n_features}"
+    elif not scaler.data_min_.shape == scaler.data_range_.shape == (n_features,):
+        problem = f"the scaler must have {n_features} minima and ranges"
+    elif not (np.isfinite(scaler.data_min_).all() and (scaler.data_range_ > 0).all()
+              and np.isfinite(scaler.data_range_).all()):  # fmt: skip
+        problem = "the scaler's minima must be finite and its ranges finite and positive"
+    elif not isinstance(names, list) or len(names) != n_classes:
+        problem = f"class_names must list the model's {n_classes} classes"
+    elif not all(isinstance(name, str) for name in names):
+        problem = "class_names must be text"
+    elif not isinstance(pipeline.label_name, str | None):
+        problem = "label_name must be text or null"
+    elif not isinstance(pipeline.named_columns, bool):
+        problem = "named_columns must be true or false"
+    if problem:
+        raise ValueError(f"{path}: {problem}.")

@@ -4,14 +4,22 @@ training, tampered model folders refused on one line."""
 from __future__ import annotations
 
 import errno
+import json
 import os
+import pickle
+import shutil
+import warnings
+from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
+from sklearn.exceptions import ConvergenceWarning
 
 from hexagan_core import cli
 from hexagan_core.cli import main
+from hexagan_core.config import preset
 from hexagan_core.data import load_builtin
 
 QUICK_FIT = ["fit", "breast", "--iterations", "2", "--device", "cpu", "--quiet"]
@@ -111,3 +119,199 @@ def test_outputs_are_written_whole_with_the_usual_permissions(tmp_path):
         (staging / "weights.pt").write_text("w")
     assert sorted(p.name for p in (tmp_path / "model").iterdir()) == ["keep.txt", "weights.pt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model", "out.txt", "plain.txt"]
+
+
+# --- tampered model folders ---------------------------------------------------------------------
+
+
+class _RunsCode:
+    """Unpickled, this would create the file `marker`: what a malicious weights file could do."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return open, (self.marker, "w")
+
+
+def _edit_json(name, change):
+    def tamper(folder):
+        path = folder / name
+        values = json.loads(path.read_text())
+        change(values)
+        path.write_text(json.dumps(values))
+
+    return tamper
+
+
+def _edit_weights(change):
+    def tamper(folder):
+        state = torch.load(folder / "weights.pt", weights_only=True)
+        state = change(state)
+        torch.save(state, folder / "weights.pt")
+
+    return tamper
+
+
+def _first_weight(state):
+    return next(name for name in state if name.endswith("weight"))
+
+
+def _with(state, name, tensor):
+    return {**state, name: tensor}
+
+
+def _truncate(folder):
+    data = (folder / "weights.pt").read_bytes()
+    (folder / "weights.pt").write_bytes(data[: len(data) // 2])
+
+
+TAMPERINGS = {
+    # config.json
+    "config not JSON": lambda f: (f / "config.json").write_text("{"),
+    "config a list": lambda f: (f / "config.json").write_text("[]"),
+    "config unknown field": _edit_json("config.json", lambda c: c.update(depth=3)),
+    "config wrong type": _edit_json("config.json", lambda c: c.update(batch_size="64")),
+    "config out of range": _edit_json("config.json", lambda c: c.update(lr=-1)),
+    "config architecture not text": _edit_json("config.json", lambda c: c.update(architecture=5)),
+    # model.json
+    "meta not JSON": lambda f: (f / "model.json").write_text("nope"),
+    "meta a list": lambda f: (f / "model.json").write_text("[1]"),
+    "meta deeply nested": lambda f: (f / "model.json").write_text("[" * 100_000 + "]" * 100_000),
+    "meta n_features missing": _edit_json("model.json", lambda m: m.pop("n_features")),
+    "meta n_features text": _edit_json("model.json", lambda m: m.update(n_features="30")),
+    "meta n_features huge": _edit_json("model.json", lambda m: m.update(n_features=200_000)),
+    "meta n_features negative": _edit_json("model.json", lambda m: m.update(n_features=-30)),
+    "meta n_classes wrong": _edit_json("model.json", lambda m: m.update(n_classes=3)),
+    "meta n_classes one": _edit_json("model.json", lambda m: m.update(n_classes=1)),
+    "meta history not a list": _edit_json("model.json", lambda m: m.update(history=5)),
+    # weights.pt
+    "weights truncated": _truncate,
+    "weights empty": lambda f: (f / "weights.pt").write_bytes(b""),
+    "weights a plain pickle": lambda f: (f / "weights.pt").write_bytes(
+        pickle.dumps({"encoder.net.0.weight": _RunsCode(f / "pwned")})),
+    "weights a torch file with code": _edit_weights(
+        lambda s: _with(s, _first_weight(s), _RunsCode(s and "pwned"))),
+    "weights a tensor, not a dict": _edit_weights(lambda s: s[_first_weight(s)]),
+    "weights missing a tensor": _edit_weights(
+        lambda s: {k: v for k, v in s.items() if k != _first_weight(s)}),
+    "weights extra tensor": _edit_weights(lambda s: _with(s, "spare", torch.zeros(2))),
+    "weights wrong shape": _edit_weights(
+        lambda s: _with(s, _first_weight(s), s[_first_weight(s)][:-1])),
+    "weights NaN": _edit_weights(
+        lambda s: _with(s, _first_weight(s), torch.full_like(s[_first_weight(s)], float("nan")))),
+    "weights infinite": _edit_weights(
+        lambda s: _with(s, _first_weight(s), torch.full_like(s[_first_weight(s)], float("inf")))),
+    "weights integers": _edit_weights(
+        lambda s: _with(s, _first_weight(s), s[_first_weight(s)].long())),
+    # preprocessing.json
+    "preprocessing not JSON": lambda f: (f / "preprocessing.json").write_text("{]"),
+    "preprocessing no encoder": _edit_json("preprocessing.json", lambda p: p.pop("encoder")),
+    "encoder columns not a list": _edit_json(
+        "preprocessing.json", lambda p: p["encoder"].update(columns_in=5)),
+    "encoder one column short": _edit_json(
+        "preprocessing.json", lambda p: p["encoder"]["columns_in"].pop()),
+    "scaler one column short": _edit_json(
+        "preprocessing.json", lambda p: p["scaler"]["data_min"].pop()),
+    "scaler range text": _edit_json(
+        "preprocessing.json", lambda p: p["scaler"].update(data_range=["x"] * 30)),
+    "scaler range zero": _edit_json(
+        "preprocessing.json", lambda p: p["scaler"].update(data_range=[0] * 30)),
+    "class names one short": _edit_json(
+        "preprocessing.json", lambda p: p["class_names"].pop()),
+    "class names not a list": _edit_json(
+        "preprocessing.json", lambda p: p.update(class_names=7)),
+}
+
+
+@pytest.mark.parametrize("command", ["transform", "predict"])
+@pytest.mark.parametrize("tampering", TAMPERINGS)
+def test_a_tampered_model_folder_exits_2_with_one_line(tampering, command, saved_model, tmp_path,
+                                                       capsys, monkeypatch):  # fmt: skip
+    model, rows = saved_model
+    folder = tmp_path / "model"
+    shutil.copytree(model, folder)
+    monkeypatch.chdir(tmp_path)  # where an unpickled `_RunsCode` would leave "pwned"
+    TAMPERINGS[tampering](folder)
+    assert main([command, str(folder), str(rows), "--output", str(tmp_path / "out.csv")]) == 2
+    error = _one_error_line(capsys)
+    assert "weights_only=False" not in error
+    assert not (tmp_path / "out.csv").exists() and not list(tmp_path.rglob("pwned"))
+
+
+# --- --set FIELD=VALUE --------------------------------------------------------------------------
+
+
+def _capture_options(monkeypatch):
+    """Replace training by a stub that keeps the RunOptions it was given."""
+    seen = []
+
+    def run_experiment(options, **kwargs):
+        seen.append(options)
+        return SimpleNamespace(summary=lambda: "", report={})
+
+    monkeypatch.setattr(cli, "run_experiment", run_experiment)
+    return seen
+
+
+def test_set_changes_any_config_field_on_top_of_the_preset_and_options(monkeypatch):
+    seen = _capture_options(monkeypatch)
+    assert main(["fit", "breast", "--preset", "paper", "--set", "penalty_projections=4",
+                 "--set", "lr=5e-4", "--set", "penalty=zero_centred", "--engine", "eager",
+                 "--iterations", "7"]) == 0  # fmt: skip
+    (options,) = seen
+    assert options.config == preset("paper", penalty_projections=4, lr=5e-4, engine="eager")
+    assert (options.preset, options.iterations) == ("paper", 7)
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("depth=3", "unknown HexaGANConfig field 'depth'"),
+        ("lr=fast", "lr takes a float, got 'fast'"),
+        ("batch_size=6.5", "batch_size takes an int, got '6.5'"),
+        ("lr=-1", "The 'lr' parameter of HexaGANConfig must be"),
+        ("penalty=ridge", "The 'penalty' parameter of HexaGANConfig must be one of"),
+        ("lr", "expected FIELD=VALUE, got 'lr'"),
+        ("seed=3", "set seed with --seed"),
+        ("iterations=3", "set iterations with --iterations"),
+    ],
+)
+def test_a_bad_setting_exits_2_naming_it(setting, message, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "run_experiment", _no_work)
+    assert main(["fit", "breast", "--set", setting]) == 2
+    assert message in _one_error_line(capsys)
+
+
+def test_set_penalty_projections_trains_wide_data_without_the_exact_penalty_note(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(rng.normal(size=(60, 220)), columns=[f"f{i}" for i in range(220)])
+    table["y"] = rng.integers(0, 2, len(table))
+    table.to_csv(tmp_path / "wide.csv", index=False)
+    report = tmp_path / "r.json"
+    assert main(["fit", str(tmp_path / "wide.csv"), "--label", "y", "--iterations", "2",
+                 "--device", "cpu", "--quiet", "--set", "penalty_projections=4",
+                 "--report", str(report)]) == 0  # fmt: skip
+    assert "exact gradient penalty" not in capsys.readouterr().err
+    assert json.loads(report.read_text())["config"]["penalty_projections"] == 4
+
+
+# --- library warnings ---------------------------------------------------------------------------
+
+
+def test_library_warnings_are_counted_in_one_note_per_kind(monkeypatch, capsys):
+    def run_experiment(options, **kwargs):
+        for _ in range(5):
+            warnings.warn("Maximum iterations (200) reached", ConvergenceWarning, stacklevel=1)
+        warnings.warn("a column was constant", UserWarning, stacklevel=1)
+        warnings.warn("old API", DeprecationWarning, stacklevel=1)  # for developers: hidden
+        return SimpleNamespace(summary=lambda: "", report={})
+
+    monkeypatch.setattr(cli, "run_experiment", run_experiment)
+    assert main(["fit", "breast"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    convergence = [line for line in err if "ConvergenceWarning" in line]
+    assert convergence == ["note: ConvergenceWarning from test_cli_hardening, 5 times; the first: "
+                           "Maximum iterations (200) reached"]  # fmt: skip
+    assert "note: UserWarning from test_cli_hardening: a column was constant" in err
+    assert not any("old API" in line or "warnings.warn" in line for line in err)
