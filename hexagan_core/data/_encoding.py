@@ -255,7 +255,8 @@ class MinMaxScaler:
     """
 
     def fit(self, X: np.ndarray, feature_names: list[str] | None = None) -> MinMaxScaler:
-        """Learn per-column nanmin and range from ``X`` (the training rows)."""
+        """Learn per-column nanmin and range from ``X`` (the training rows); `feature_names`
+        name the columns in the errors of `fit` and `transform`."""
         X = self._check_array(X)
         self.feature_names_ = None if feature_names is None else [str(n) for n in feature_names]
         with warnings.catch_warnings():

@@ -169,3 +169,12 @@ def test_a_label_with_too_many_classes_is_offered_and_refused_with_the_reason():
     label.set_value("species").run()
     assert not at.exception
     assert any("1000 distinct values" in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_values_beyond_float64_are_refused_by_name_not_hidden():
+    # The scaler overflowed: observed cells became missing and the preview said 40.8 % hidden.
+    rows = "".join(f"{[1e308, -1e308, i][i % 3]!r},{i % 4},{'ab'[i % 2]}\n" for i in range(30))
+    at = _upload(page_test("data"), "huge.csv", ("big,small,target\n" + rows).encode())
+    assert not at.exception
+    assert any("column 'big' spans" in e.value for e in at.error), [e.value for e in at.error]
+    assert not [m for m in at.metric if m.label == "Entries hidden"]
