@@ -56,7 +56,7 @@ def read_csv(
     name, notes = table.name, table.notes
     cells = _drop_empty_rows(table.cells.apply(clean_cells), notes)
     if len(cells) == 0:
-        raise DataError(f"{name} has a header but no data rows")
+        raise DataError(f"{name} has no data row with a value")
     labels, class_names, label_name = None, [], None
     if label is not None:
         label_name = _find_label(cells, label, name)

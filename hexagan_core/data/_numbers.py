@@ -118,7 +118,7 @@ def parse_numbers(
         values = pd.Series(np.nan, index=table.index, dtype=np.float64, name=column)
         values[chosen.index] = chosen.to_numpy(dtype=np.float64)
         parsed[column] = values
-    if separated:
+    if separated:  # only in a decided file: an undecided one reads no comma and no group
         column, row = _evidence(numeric, decimal)
         other = COMMA if decimal == POINT else POINT
         notes.append(
@@ -169,5 +169,5 @@ def _ambiguous(name: str, column: str, cell: str) -> str:
     return (
         f"column {column!r} of {name} is ambiguous: {cell!r} is {point:g} if {mark!r} is "
         f"{as_point} and {comma:g} if it is {as_comma}, and no number in the file decides "
-        "which; write its numbers without thousands separators"
+        "which; drop the thousands separators, or give a decimal part a fourth digit"
     )
