@@ -23,7 +23,7 @@ from hexagan_core.control import RunControl
 from hexagan_core.device import accelerator, choose_device, resolve_device
 from hexagan_core.model import HexaGANModel
 from hexagan_core.persist import Pipeline
-from hexagan_core.protocol import Experiment, Split, prepare
+from hexagan_core.protocol import Experiment, Split, prepare, scarcity_note
 from hexagan_core.train import Callback, Validation, can_train_together, fit_ensemble
 
 __all__ = [
@@ -265,6 +265,9 @@ def run_experiments(
     cost_note = penalty_cost_note(configs[0], experiments[0].n_features)
     if cost_note:
         notes.append(cost_note)
+    scarcity = scarcity_note(experiments[0])
+    if scarcity:
+        notes.append(scarcity)
     if on_note is not None:  # before the long wait, not only in the report
         for note in notes:
             on_note(note)

@@ -35,7 +35,15 @@ from hexagan_core.masks import (
 )
 from hexagan_core.validation import Interval, check_param
 
-__all__ = ["Experiment", "Split", "prepare"]
+__all__ = ["Experiment", "Split", "prepare", "scarcity_note"]
+
+MIN_OBSERVED_PER_COLUMN = 10
+"""Fewest observed values a column should keep in the training rows, after the protocol's
+removal: below it, the column's min-max range and every method's estimate of it rest on a
+handful of values (e.g. 95 % hidden from 19 training rows left one per column: RMSE 1.56)."""
+MAX_EMPTY_ROW_SHARE = 0.25
+"""Largest share of the training rows that may have no observed value at all: such a row gives
+every method nothing to impute it from."""
 
 
 @dataclass
@@ -246,4 +254,35 @@ def prepare(
         val=parts[1],
         test=parts[2],
         kept_rows=kept_rows,
+    )
+
+
+def scarcity_note(experiment: Experiment) -> str | None:
+    """A warning when the training rows keep too few observed values to learn from (fewer than
+    MIN_OBSERVED_PER_COLUMN in a column, or more than MAX_EMPTY_ROW_SHARE of the rows with none),
+    saying the rule; None otherwise."""
+    observed = ~np.isnan(experiment.train.x_input)
+    n_rows = len(observed)
+    per_column = observed.sum(axis=0)
+    empty_rows = int((~observed.any(axis=1)).sum())
+    problems = []
+    scarce = int((per_column < MIN_OBSERVED_PER_COLUMN).sum())
+    if scarce:
+        worst = int(per_column.argmin())
+        problems.append(
+            f"{scarce} of {len(per_column)} columns keep fewer than {MIN_OBSERVED_PER_COLUMN} "
+            f"observed values in the {n_rows} training rows "
+            f"({experiment.feature_names[worst]!r}: {per_column[worst]})"
+        )
+    if empty_rows > MAX_EMPTY_ROW_SHARE * n_rows:
+        problems.append(
+            f"{empty_rows} of the {n_rows} training rows ({empty_rows / n_rows:.0%}) keep none, "
+            f"more than {MAX_EMPTY_ROW_SHARE:.0%}"
+        )
+    if not problems:
+        return None
+    return (
+        f"missing rate {experiment.missing_rate:g} leaves too few observed values to learn "
+        f"from: {'; '.join(problems)}. Every method's scores will be unreliable; use a lower "
+        "missing rate or more rows."
     )

@@ -315,3 +315,26 @@ def test_library_warnings_are_counted_in_one_note_per_kind(monkeypatch, capsys):
                            "Maximum iterations (200) reached"]  # fmt: skip
     assert "note: UserWarning from test_cli_hardening: a column was constant" in err
     assert not any("old API" in line or "warnings.warn" in line for line in err)
+
+
+# --- extreme settings ---------------------------------------------------------------------------
+
+
+def test_a_missing_rate_that_leaves_too_little_to_learn_from_is_warned_before_training(
+    tmp_path, capsys
+):
+    """90 % hidden from 30 rows (19 for training): two or so observed values per column. The
+    warning comes on stderr before training and stays in the report; breast at 20 % gets none."""
+    small = tmp_path / "small.csv"
+    small.write_text("a,b,y\n" + "".join(f"{i % 7},{i * 2 % 11},{i % 2}\n" for i in range(30)))
+    report = tmp_path / "r.json"
+    assert main(["fit", str(small), "--label", "y", "--missing-rate", "0.9", "--iterations", "2",
+                 "--device", "cpu", "--quiet", "--report", str(report)]) == 0  # fmt: skip
+    warning = [line for line in capsys.readouterr().err.splitlines() if "too few" in line]
+    assert warning and warning[0].startswith(
+        "note: missing rate 0.9 leaves too few observed values to learn from: 2 of 2 columns "
+        "keep fewer than 10 observed values in the 19 training rows"
+    )
+    assert any("too few observed values" in n for n in json.loads(report.read_text())["notes"])
+    assert main(QUICK_FIT) == 0
+    assert "too few" not in capsys.readouterr().err

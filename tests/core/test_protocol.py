@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from hexagan_core.data import Dataset, load_builtin
-from hexagan_core.protocol import Experiment, prepare
+from hexagan_core.protocol import Experiment, prepare, scarcity_note
 
 
 @pytest.fixture(scope="module")
@@ -227,3 +227,33 @@ def test_bad_parameters(breast, kwargs, match):
 def test_label_options_need_labels(kwargs, name):
     with pytest.raises(ValueError, match=rf"'{name}' parameter of prepare needs a label column"):
         prepare(_small_categorical(with_labels=False), **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("b_observed", "a_missing", "expected"),
+    [
+        # 20 training rows; column b observed in the first `b_observed`, column a missing in
+        # the last `a_missing` (empty rows: those missing both).
+        (10, 5, None),  # both rules met exactly: 10 values in b, 5 of 20 rows (25 %) empty
+        (9, 5, "1 of 2 columns keep fewer than 10 observed values in the 20 training rows "
+               "('b': 9)"),
+        (10, 6, "6 of the 20 training rows (30%) keep none, more than 25%"),
+    ],
+)  # fmt: skip
+def test_scarcity_note_states_the_rule_it_breaks(breast, b_observed, a_missing, expected):
+    experiment = prepare(breast, missing_rate=0.95, seed=0)
+    x = np.ones((20, 2))
+    x[b_observed:, 1] = np.nan
+    x[20 - a_missing :, 0] = np.nan
+    experiment.train.x_input = x
+    experiment.encoder.feature_names_out_ = ["a", "b"]
+    note = scarcity_note(experiment)
+    if expected is None:
+        assert note is None
+    else:
+        assert note.startswith("missing rate 0.95 leaves too few observed values to learn from")
+        assert expected in note and note.count(";") == 1  # the one rule broken, then advice
+
+
+def test_breast_at_the_usual_rate_gets_no_scarcity_note(breast):
+    assert scarcity_note(prepare(breast, missing_rate=0.2, seed=0)) is None
