@@ -153,8 +153,8 @@ def out_of_memory_message(error: BaseException) -> str | None:
     size = _readable_size(asked.group(1)) if asked else "an unknown size"
     return (
         f"out of memory on {where}: an allocation of {size} failed. Train fewer models together, "
-        "use fewer rows (--max-rows), estimate D_MI's penalty on wide data (penalty_projections "
-        "= 4), or train on another device (--device cpu)."
+        "use fewer rows (max_rows), estimate D_MI's penalty on wide data (penalty_projections "
+        "= 4), or train on another device ('cpu')."
     )
 
 

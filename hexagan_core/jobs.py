@@ -38,7 +38,7 @@ import torch
 
 from hexagan_core import experiment, study
 from hexagan_core.control import RunControl
-from hexagan_core.device import resolve_device
+from hexagan_core.device import out_of_memory_message, resolve_device
 from hexagan_core.validation import Interval, check_param
 
 __all__ = ["GpuSlots", "JobManager", "JobSnapshot", "JobStatus"]
@@ -431,6 +431,10 @@ def _speed(job: _Job, now: float) -> tuple[float | None, float | None]:
 
 
 def _one_line(exc: BaseException) -> str:
-    """'ValueError: message' on one line."""
+    """'ValueError: message' on one line; for running out of memory, the size asked for and
+    what to try."""
+    out_of_memory = out_of_memory_message(exc)
+    if out_of_memory is not None:
+        return out_of_memory
     message = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__

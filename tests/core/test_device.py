@@ -129,7 +129,7 @@ CUDA_OOM = ("CUDA out of memory. Tried to allocate 2.00 GiB. GPU 0 has a total c
 def test_out_of_memory_is_one_line_with_the_size_and_what_to_try(error, where, size):
     message = out_of_memory_message(error)
     assert message.startswith(f"out of memory on {where}: an allocation of {size} failed.")
-    assert "\n" not in message and "--max-rows" in message and "penalty_projections" in message
+    assert "\n" not in message and "max_rows" in message and "penalty_projections" in message
 
 
 def test_other_errors_are_not_out_of_memory():

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from hexagan_core import jobs
 from hexagan_core.config import preset
@@ -139,6 +140,18 @@ def test_a_failing_job_reports_one_line():
     assert snap.status == "failed" and snap.result is None
     assert snap.error.startswith("ValueError: '/no/such/file.csv' is neither a built-in")
     assert "\n" not in snap.error and "Traceback" not in snap.error
+
+
+def test_a_job_out_of_memory_says_how_much_it_asked_for(monkeypatch):
+    def out_of_memory(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB. GPU 0 has "
+                                     "a total capacity of 79.11 GiB of which 1.06 GiB is free.")
+
+    monkeypatch.setattr(jobs.experiment, "run_experiment", out_of_memory)
+    manager = JobManager(gpu_slots=1)
+    snap = _wait(manager, manager.start_training(_options(20)), _done)
+    assert snap.status == "failed"
+    assert snap.error.startswith("out of memory on the GPU (CUDA): an allocation of 2.00 GiB ")
 
 
 def test_bad_study_options_fail_the_job_not_the_caller(manager):
