@@ -67,8 +67,8 @@ fi
 
 # 3. The machine.
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
-  "$python" -c "import torch, triton; print('torch', torch.__version__, 'triton', \
-triton.__version__, torch.cuda.get_device_name())"; } 2>&1 | tee "$out/device.txt"
+  "$python" -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())"
+  "$python" -c "import triton; print('triton', triton.__version__)"; } 2>&1 | tee "$out/device.txt"
 
 # 4. Eager, then compiled. A run that reaches its cap is killed; its JSON keeps every section
 # it finished, and --budget stops it starting sections it has no time for.
@@ -78,7 +78,7 @@ timeout "$eager_cap" "$python" benchmarks/speed.py --device cuda --no-compiled -
     --json "$out/speed_cuda_eager.json" 2>&1 | tee "$out/speed_cuda_eager.txt"
 if ((compiled)); then
     timeout "$compiled_cap" "$python" benchmarks/speed.py --device cuda --compiled \
-        --sections quality-compiled,breast,madelon --ttq-cap "$ttq_cap" \
+        --sections breast,quality-compiled,madelon --ttq-cap "$ttq_cap" \
         --budget $((compiled_cap - ttq_cap - 15)) \
         --json "$out/speed_cuda_compiled.json" 2>&1 | tee "$out/speed_cuda_compiled.txt"
 fi

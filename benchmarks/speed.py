@@ -402,24 +402,15 @@ def time_devices(accelerator: torch.device, repeats: int) -> dict[str, Any]:
     accelerator."""
     cpu = torch.device("cpu")
     points = []
-    for preset_name, d, n_models in DEVICE_GRID:
-        config = preset(preset_name)
-        x, y = synthetic_rows(600, d)
-        ms = {}
-        for device in (cpu, accelerator):
-            with cpu_threads(device, config):  # the CPU as training runs it
-                trainer = build_algorithm([config.replace(seed=s) for s in range(n_models)],
-                                          [x] * n_models, [y] * n_models, device)  # fmt: skip
-                iterations = 1 if preset_name == "mnist" or d >= 500 else 5
-                run = functools.partial(_iteration, trainer)
-                ms[device.type] = median_ms({"run": run}, device, repeats, iterations)["run"]
-        faster = min(ms, key=ms.get)
-        chosen = choose_device(config, d, n_models).device.type
-        points.append({
-            "preset": preset_name, "d": d, "n_models": n_models, "work": n_models * d * d,
-            "cpu_ms": ms["cpu"], "accelerator_ms": ms[accelerator.type], "faster": faster,
-            "auto": chosen, "auto_is_faster": chosen == faster,
-        })  # fmt: skip
+    threads = torch.get_num_threads()
+    # The CPU as a training process has it (all cores), which cpu_threads narrows as training
+    # does: one thread for MLPs, all but one for the convnets.
+    torch.set_num_threads(os.cpu_count() or 1)
+    try:
+        for preset_name, d, n_models in DEVICE_GRID:
+            points.append(_device_point(preset_name, d, n_models, cpu, accelerator, repeats))
+    finally:
+        torch.set_num_threads(threads)
     return {
         "accelerator": accelerator.type,
         "auto_gpu_min_work": AUTO_GPU_MIN_WORK,
@@ -427,6 +418,28 @@ def time_devices(accelerator: torch.device, repeats: int) -> dict[str, Any]:
         "points": points,
         "same_seed_same_imputation": _repeatable(accelerator),
     }
+
+
+def _device_point(preset_name: str, d: int, n_models: int, cpu: torch.device,
+                  accelerator: torch.device, repeats: int) -> dict[str, Any]:  # fmt: skip
+    """One point of `DEVICE_GRID`: ms per iteration on each device, the faster, 'auto''s pick."""
+    config = preset(preset_name)
+    x, y = synthetic_rows(600, d)
+    ms = {}
+    for device in (cpu, accelerator):
+        with cpu_threads(device, config):  # the CPU as training runs it
+            trainer = build_algorithm([config.replace(seed=s) for s in range(n_models)],
+                                      [x] * n_models, [y] * n_models, device)  # fmt: skip
+            iterations = 1 if preset_name == "mnist" or d >= 500 else 5
+            run = functools.partial(_iteration, trainer)
+            ms[device.type] = median_ms({"run": run}, device, repeats, iterations)["run"]
+    faster = min(ms, key=ms.get)
+    chosen = choose_device(config, d, n_models).device.type
+    return {
+        "preset": preset_name, "d": d, "n_models": n_models, "work": n_models * d * d,
+        "cpu_ms": ms["cpu"], "accelerator_ms": ms[accelerator.type], "faster": faster,
+        "auto": chosen, "auto_is_faster": chosen == faster,
+    }  # fmt: skip
 
 
 def _repeatable(device: torch.device) -> bool:

@@ -134,6 +134,21 @@ def test_speed_skips_the_sections_past_its_budget(tmp_path, capsys):
     assert "breast: skipped (the 0 s budget is spent)" in capsys.readouterr().out
 
 
+def test_the_devices_section_runs_through_here_with_the_cpu_standing_in(monkeypatch):
+    """The code path of the CPU-against-GPU section, run before a GPU ever does: the CPU plays
+    the accelerator too (so both timings are the CPU's), on two small points."""
+    monkeypatch.setattr(speed, "DEVICE_GRID", [("default", 8, 1), ("default", 8, 3)])
+    threads = speed.torch.get_num_threads()
+    result = speed.time_devices(speed.torch.device("cpu"), repeats=1)
+    assert speed.torch.get_num_threads() == threads  # restored
+    assert [(p["d"], p["n_models"], p["work"]) for p in result["points"]] == [(8, 1, 64),
+                                                                              (8, 3, 192)]
+    assert all(p["cpu_ms"] > 0 and p["auto"] == "cpu" for p in result["points"])
+    assert result["same_seed_same_imputation"] is True  # the CPU's promise
+    lines = speed.devices_lines(result)
+    assert "auto picked the faster device at 2 of 2 points" in lines[-1]
+
+
 def test_device_check_gets_through_its_imports_here(tmp_path):
     environment = {**os.environ, "PYTHON": sys.executable, "OUT": str(tmp_path)}
     result = subprocess.run(["bash", "benchmarks/device_check.sh", "--imports-only"],
