@@ -19,13 +19,16 @@ class RunControl:
 
     `stop()` ends the run at its next check (training: within one iteration). `pause()` holds
     it at its next check until `resume()` or `stop()`; the time spent paused is counted in
-    `paused_seconds`, so that reported training times leave it out.
+    `paused_seconds`, so that reported training times leave it out. A pause longer than
+    `max_pause_s` (None: no limit) stops the run and sets `pause_expired`.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_pause_s: float | None = None) -> None:
         self._stop = threading.Event()
         self._pause = threading.Event()
         self.paused_seconds = 0.0
+        self.max_pause_s = max_pause_s
+        self.pause_expired = False
 
     def stop(self) -> None:
         self._stop.set()
@@ -47,12 +50,16 @@ class RunControl:
         return self._pause.is_set() and not self._stop.is_set()
 
     def wait_while_paused(self) -> None:
-        """Return at once unless paused; else when resumed or stopped."""
+        """Return at once unless paused; else when resumed, stopped or paused too long."""
         if not self.paused:
             return
         start = time.perf_counter()
         while self.paused:
-            time.sleep(_POLL_S)
+            if self.max_pause_s is not None and time.perf_counter() - start > self.max_pause_s:
+                self.pause_expired = True
+                self.stop()
+            else:
+                time.sleep(_POLL_S)
         self.paused_seconds += time.perf_counter() - start
 
     def wait_for_stop(self, timeout: float) -> bool:

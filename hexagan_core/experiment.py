@@ -21,6 +21,7 @@ from hexagan_core.baselines import ClassificationPipeline, make_imputer
 from hexagan_core.config import HexaGANConfig, penalty_cost_note, preset
 from hexagan_core.control import RunControl
 from hexagan_core.device import accelerator, choose_device, resolve_device
+from hexagan_core.estimate import estimate_duration
 from hexagan_core.model import HexaGANModel
 from hexagan_core.persist import Pipeline
 from hexagan_core.protocol import Experiment, Split, prepare, scarcity_note
@@ -271,6 +272,9 @@ def run_experiments(
     if on_note is not None:  # before the long wait, not only in the report
         for note in notes:
             on_note(note)
+        if len(runs) == 1 and configs[0].engine == "eager":  # a 'compiled' probe would compile
+            train = experiments[0].train
+            on_note(str(estimate_duration(configs[0], train.x_input, train.y_input, device=device)))
     bar = _progress_bar(configs[0].iterations) if progress else None
 
     def report_progress(record: dict[str, Any]) -> None:

@@ -13,7 +13,10 @@ Streamlit.
 - Each job has one `RunControl`. `stop` stops it (training ends within one iteration; a study
   between runs; a queued job leaves the queue) and the job ends "stopped", with its partial
   result when there is one. `pause` pauses it (training waits inside its loop; a study between
-  runs) until `resume`. All three are no-ops on a finished job.
+  runs) until `resume`, for at most `max_pause_s` (PAUSE_EXPIRY_S): then it stops, with a note,
+  and can be forgotten like any ended job. All three are no-ops on a finished job.
+- A training job keeps the notes its run gives before training (what reading the data changed,
+  the device, costs, warnings, the estimated duration) in `JobSnapshot.notes`.
 - On Linux a job's thread runs JOB_NICENESS below the process's priority, so that on a laptop
   the dashboard and the browser stay responsive while it trains; it still gets every idle cycle.
 - Any exception in a job ends it "failed" with a one-line `error` ("ValueError: ..."); the
@@ -49,6 +52,10 @@ JobStatus = Literal["queued", "running", "paused", "stopping", "finished", "stop
 DONE_STATUSES: frozenset[str] = frozenset({"finished", "stopped", "failed"})
 
 _POLL_S = 0.05  # how often a queued job re-checks whether it was stopped
+PAUSE_EXPIRY_S = 30 * 60.0
+"""How long a job may stay paused before it stops. A paused job whose tab was closed would
+otherwise hold its thread, data and model for as long as the dashboard runs: stopped, it ends
+"stopped" with its partial result and is forgotten beyond `max_finished` like any ended job."""
 JOB_NICENESS = 10
 """How far below the dashboard a job's thread runs (Linux): on a 2-core laptop, training
 must not make page switches and the browser wait."""
@@ -81,6 +88,9 @@ class JobSnapshot:
     result: Any | None
     """experiment.RunResult (train) or study.StudyResult (study) once finished, or stopped with
     a usable result; None otherwise."""
+    notes: tuple[str, ...] = ()
+    """What the run said before training (training jobs), then why the job stopped if a pause
+    expired."""
 
     @property
     def done(self) -> bool:
@@ -141,6 +151,7 @@ class _Job:
     ended: float | None = None
     error: str | None = None
     result: Any | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 class JobManager:
@@ -159,6 +170,8 @@ class JobManager:
         Maps the requested device ('auto', 'cpu', ...) to the one the job runs on, as a string.
         Default: `device.resolve_device`. A test can force 'cuda' to exercise the GPU queue on a
         CPU-only machine; the job itself still runs on the device its options ask for.
+    max_pause_s : float, default=PAUSE_EXPIRY_S
+        Seconds a job may stay paused; then it stops.
     """
 
     def __init__(
@@ -168,9 +181,13 @@ class JobManager:
         max_finished: int = 32,
         gpu_slots: int | None = None,
         resolve_device: Callable[[str], str] | None = None,
+        max_pause_s: float = PAUSE_EXPIRY_S,
     ) -> None:
         for name, value in (("max_history", max_history), ("max_finished", max_finished)):
             check_param(value, name, "JobManager", Interval("int", 1))
+        positive = Interval("float", 0, closed="neither")
+        check_param(max_pause_s, "max_pause_s", "JobManager", positive)
+        self.max_pause_s = max_pause_s
         self.max_history, self.max_finished = max_history, max_finished
         self._slots = _PROCESS_GPU_SLOTS if gpu_slots is None else GpuSlots(gpu_slots)
         self._resolve = resolve_device or _default_resolve
@@ -191,6 +208,7 @@ class JobManager:
                 options,
                 callback=lambda report: self._on_report(job, report),
                 control=job.control,
+                on_note=lambda text: self._on_note(job, text),
             )
 
         return self._start("train", options.device, lambda: _training_total(options), run)
@@ -220,6 +238,7 @@ class JobManager:
             kind=kind,
             device=str(device),
             history=deque(maxlen=self.max_history),
+            control=RunControl(max_pause_s=self.max_pause_s),
         )
         with self._lock:
             self._jobs[job.job_id] = job
@@ -255,6 +274,7 @@ class JobManager:
                 history=tuple(job.history),
                 error=job.error,
                 result=job.result,
+                notes=tuple(job.notes),
             )
 
     def pause(self, job_id: str) -> None:
@@ -322,6 +342,8 @@ class JobManager:
                         _free_accelerator_memory(device)
                     finally:
                         self._slots.release()  # never leave the GPU queue blocked
+            if job.control.pause_expired:
+                self._on_note(job, f"paused for more than {self.max_pause_s:g} s: stopped")
             self._end(job, "stopped" if job.control.stopped else "finished", result)
         except Exception as exc:  # every failure must reach the UI, as one line
             logger.exception("job %s (%s) failed", job.job_id, job.kind)
@@ -350,6 +372,10 @@ class JobManager:
             job.iteration = int(record["iteration"])
             point = (float(record["iteration"]), float(record["seconds"]))
             job.rate_points = (*job.rate_points[-1:], point)
+
+    def _on_note(self, job: _Job, text: str) -> None:
+        with job.lock:
+            job.notes.append(text)
 
     def _on_row(self, job: _Job, row: dict[str, Any]) -> None:
         """run_study's callback: keep the row, count the run."""

@@ -5,6 +5,7 @@ import streamlit as st
 from hexagan_core.config import PRESETS, HexaGANConfig, preset
 from hexagan_core.device import DeviceChoice, accelerator, choose_device
 from hexagan_core.experiment import RunOptions, preset_for_data
+from hexagan_core.jobs import PAUSE_EXPIRY_S
 from ui import charts, components, forms, runtime, state
 from ui import data as data_ui
 
@@ -17,7 +18,8 @@ PRESET_HELP = {
 }
 STATUS_TEXT = {
     "queued": "Queued: waiting for the GPU, which another job is using.",
-    "paused": "Paused. Resume to go on from here.",
+    "paused": f"Paused. Resume to go on from here; after {PAUSE_EXPIRY_S / 60:g} minutes paused, "
+              "the job stops.",
     "stopping": "Stopping after the current iteration…",
 }
 
@@ -159,6 +161,9 @@ def progress_panel(job_id: str, live: bool, compiled: bool) -> None:
             f"elapsed {components.duration(snap.elapsed_seconds)} · device {snap.device}"
         )
     st.progress(fraction, text=text)
+    if not snap.done:  # what the run said before training: its estimated duration, warnings
+        for note in snap.notes:
+            st.caption(components.escape_markdown(note))
     reports = charts.thin(snap.history)
     history = charts.history_frame(reports)
     for column, metric in zip(st.columns(2), charts.VALIDATION_CURVES, strict=True):

@@ -128,6 +128,19 @@ def test_pause_and_resume():
     assert wait_for_job(job_id, timeout=60).status == "stopped"
 
 
+def test_a_running_job_says_how_long_it_will_take():
+    at = page_test("train").run()
+    at.number_input(key=widget_key("train", "iterations")).set_value(200000)
+    at.button(key=widget_key("train", "start")).click().run()
+    job_id = _job_id(at)
+    rerun_until(at, lambda a: any("(timed on" in c.value for c in a.caption))
+    assert not at.exception
+    (estimate,) = [c.value for c in at.caption if "(timed on" in c.value]
+    assert estimate.startswith("about ") and "for 200,000 iterations" in estimate
+    at.button(key=widget_key("train", "stop")).click().run()
+    assert wait_for_job(job_id, timeout=60).status == "stopped"
+
+
 def test_an_unknown_job_in_the_url_is_reported():
     at = page_test("train")
     at.query_params["job"] = "0123456789abcdef"

@@ -7,6 +7,7 @@ import errno
 import json
 import os
 import pickle
+import re
 import shutil
 import warnings
 from types import SimpleNamespace
@@ -338,3 +339,11 @@ def test_a_missing_rate_that_leaves_too_little_to_learn_from_is_warned_before_tr
     assert any("too few observed values" in n for n in json.loads(report.read_text())["notes"])
     assert main(QUICK_FIT) == 0
     assert "too few" not in capsys.readouterr().err
+
+
+def test_fit_says_how_long_training_will_take_before_it_starts(capsys):
+    assert main(["fit", "breast", "--iterations", "30", "--device", "cpu", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    estimate = [line for line in captured.err.splitlines() if "(timed on" in line]
+    assert len(estimate) == 1
+    assert re.fullmatch(r"note: about [0-9a-z ]+ for 30 iterations \(timed on \d+\)", estimate[0])

@@ -1,6 +1,7 @@
 """Background jobs: progress, stop, pause, failures, the GPU queue and isolation between ids."""
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -284,6 +285,46 @@ def test_only_the_latest_finished_jobs_are_kept():
     assert all(manager.snapshot(job_id).status == "failed" for job_id in ids[1:])
     with pytest.raises(ValueError, match="'max_finished' parameter of JobManager"):
         JobManager(max_finished=0)
+
+
+def test_a_pause_longer_than_max_pause_s_stops_the_job_which_can_then_be_forgotten():
+    """A paused job whose tab was closed must not hold its thread, data and model for ever."""
+    manager = JobManager(gpu_slots=1, max_pause_s=0.3, max_finished=1)
+    job_id = manager.start_training(_options(5000))
+    _wait(manager, job_id, lambda s: s.iteration >= 10)
+    manager.pause(job_id)
+    snap = _wait(manager, job_id, _done, timeout=10)
+    assert snap.status == "stopped" and snap.iteration < 5000
+    assert snap.notes[-1] == "paused for more than 0.3 s: stopped"
+    assert isinstance(snap.result, RunResult)  # the partial result, as after a stop
+    _wait(manager, manager.start_training(RunOptions(data="/no/such.csv", device="cpu")), _done)
+    with pytest.raises(KeyError):  # evicted: beyond max_finished, as any ended job
+        manager.snapshot(job_id)
+    with pytest.raises(ValueError, match="'max_pause_s' parameter of JobManager"):
+        JobManager(max_pause_s=0)
+
+
+def test_run_control_stops_a_pause_longer_than_its_limit():
+    control = RunControl(max_pause_s=0.1)
+    control.pause()
+    start = time.monotonic()
+    control.wait_while_paused()
+    assert 0.1 <= time.monotonic() - start < 1.0
+    assert control.stopped and control.pause_expired and control.paused_seconds >= 0.1
+    unlimited = RunControl()
+    unlimited.pause()
+    threading.Timer(0.2, unlimited.resume).start()
+    unlimited.wait_while_paused()
+    assert not unlimited.stopped and not unlimited.pause_expired
+
+
+def test_a_training_job_says_how_long_it_will_take_before_training():
+    manager = JobManager(gpu_slots=1)
+    job_id = manager.start_training(_options(40))
+    snap = _wait(manager, job_id, _done)
+    estimate = [note for note in snap.notes if "iterations (timed on" in note]
+    assert len(estimate) == 1
+    assert re.fullmatch(r"about [0-9a-z ]+ for 40 iterations \(timed on \d+\)", estimate[0])
 
 
 def test_services_never_import_streamlit():
