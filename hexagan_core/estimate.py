@@ -56,12 +56,14 @@ def estimate_duration(
     """The time `train.fit(config, x, y, device=device)` will take, from timed iterations.
 
     `x` and `y` as `train.fit` takes them (min-max scaled, NaN = missing; -1 = unlabelled). At
-    least two iterations are timed, at most `probe_iterations`.
+    least two iterations are timed, at most `probe_iterations` and no more than training runs.
     """
     if probe_iterations < 2:
         raise ValueError(f"probe_iterations must be at least 2. Got {probe_iterations!r}.")
     config = config.validate()
     x, y = check_training_data(x, y)
+    iterations = config.pretrain_iterations + config.iterations
+    limit = max(2, min(probe_iterations, iterations))
     torch_device = resolve_device(device)
     with cpu_threads(torch_device, config):
         algorithm = build_algorithm([config], [x], [y], torch_device)
@@ -69,14 +71,13 @@ def estimate_duration(
         _synchronise(torch_device)
         start = time.perf_counter()
         probed = 0
-        while probed < probe_iterations and (
+        while probed < limit and (
             probed < 2 or time.perf_counter() - start < max_probe_seconds
         ):
             algorithm.iteration(algorithm.draw(), False)
             probed += 1
         _synchronise(torch_device)
         per_iteration = (time.perf_counter() - start) / probed
-    iterations = config.pretrain_iterations + config.iterations
     return DurationEstimate(per_iteration * iterations, iterations, probed)
 
 

@@ -36,6 +36,8 @@ def test_slow_iterations_end_the_probe_early_and_warm_up_counts(breast_train):
     config = preset("official", iterations=100, pretrain_iterations=50)
     estimate = estimate_duration(config, x, y, device="cpu", max_probe_seconds=0.0)
     assert (estimate.iterations, estimate.probed) == (150, 2)  # at least two are timed
+    short = estimate_duration(preset("default", iterations=3), x, y, device="cpu")
+    assert (short.iterations, short.probed) == (3, 3)  # never more than training runs
     with pytest.raises(ValueError, match="probe_iterations must be at least 2"):
         estimate_duration(config, x, y, device="cpu", probe_iterations=1)
 
