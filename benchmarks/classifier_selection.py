@@ -1,18 +1,19 @@
-"""Does choosing C apart (its own checkpoint, by validation F1) beat keeping the C of the imputation
-checkpoint (chosen by validation RMSE)? A validation-only ablation.
+"""Does choosing C apart (its own checkpoint, by validation log-loss or F1) beat keeping the C
+of the imputation checkpoint (chosen by validation RMSE)? A validation-only ablation.
 
     python benchmarks/classifier_selection.py [--datasets breast wine credit credit-rare]
         [--seeds 11 12] [--iterations N] [--max-rows 3000] [--quick] [--json PATH]
 
 For each dataset and protocol seed (20 % MCAR), the validation rows are split in two halves,
 stratified by class: half A is what training reports on and selects with, half B judges the
-two rules. 'imputation checkpoint': every network, C included, from the report with the best
-validation RMSE on A (the rule before). 'C apart': the same imputation networks, and C from the
-report whose C has the best F1 on A with those networks' imputations (`select_classifier`).
-Both come from one training run (CPU training is deterministic: the first rule's C is that of a
-second run stopped at the imputation checkpoint). Printed: F1 and ROC-AUC on half B, each
-rule's chosen iterations. The test split is never read. 'credit-rare' is credit with its
-minority class subsampled to about 3 % (imbalance ratio 32). --quick: breast, 300 iterations.
+rules. 'imputation checkpoint': every network, C included, from the report with the best
+validation RMSE on A (the rule before). 'C by log-loss' and 'C by F1': the same imputation
+networks, and C from the report whose C has the lowest log-loss (or the best F1) on A with
+those networks' imputations (`select_classifier`). CPU training is deterministic, so the three
+share one trajectory (the first rule's C is that of a run stopped at the imputation
+checkpoint). Printed: F1 and ROC-AUC on half B, and the chosen iterations. The test split is
+never read. 'credit-rare' is credit with its minority class subsampled to about 3 % (imbalance
+ratio 32). --quick: breast, 300 iterations.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from hexagan_core.protocol import prepare  # noqa: E402
 from hexagan_core.train import Validation, fit  # noqa: E402
 
 DATASETS = {"credit-rare": ("credit", 32.0)}  # name -> (built-in dataset, imbalance ratio)
+RULES = ("imputation_checkpoint", "val_log_loss", "val_f1")  # how C is chosen
 
 
 def halves(y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -57,16 +59,20 @@ def one_run(name: str, seed: int, iterations: int, max_rows: int) -> dict:
     validation = Validation(val.x_input[select], val.x_true[select], val.removed[select],
                             val.y_true[select])  # fmt: skip
     config = preset("default", iterations=iterations, seed=seed)
-    apart = fit(config, train.x_input, train.y_input, validation=validation, device="cpu",
-                select_best="val_rmse", select_classifier="val_f1")  # fmt: skip
-    imputer_at = max(r["iteration"] for r in apart.history if r.get("best"))
-    classifier_at = max(r["iteration"] for r in apart.history if r.get("best_classifier"))
-    follows = fit(config.replace(iterations=imputer_at), train.x_input, train.y_input,
-                  device="cpu")  # fmt: skip
     minority_share = float(np.bincount(train.y_true).min() / len(train.y_true))
-    out = {"imputation_iteration": imputer_at, "classifier_iteration": classifier_at,
-           "minority_share": minority_share}  # fmt: skip
-    for rule, model in (("imputation_checkpoint", follows), ("c_apart", apart)):
+    out: dict = {"minority_share": minority_share}
+    models = {}
+    for rule in RULES[1:]:
+        models[rule] = fit(config, train.x_input, train.y_input, validation=validation,
+                           device="cpu", select_best="val_rmse",
+                           select_classifier=rule)  # fmt: skip
+        history = models[rule].history
+        out["imputation_iteration"] = max(r["iteration"] for r in history if r.get("best"))
+        out[f"{rule}_iteration"] = next(r["iteration"] for r in history
+                                        if r.get("best_classifier"))  # fmt: skip
+    models[RULES[0]] = fit(config.replace(iterations=out["imputation_iteration"]),
+                           train.x_input, train.y_input, device="cpu")  # fmt: skip
+    for rule, model in models.items():
         proba = model.predict_proba(val.x_input[judge], seed=seed)
         out[rule] = metrics.classification_scores(val.y_true[judge], proba)
     return out
@@ -88,16 +94,17 @@ def main(argv: list[str] | None = None) -> dict:
     os.environ.setdefault("HEXAGAN_OFFLINE", "1")
     common.limit_threads()
     results: dict = {}
-    print(f"{'dataset':<12}{'seed':>5}{'imp. it':>9}{'C it':>7}"
-          f"{'F1 before':>11}{'F1 apart':>10}{'AUC before':>12}{'AUC apart':>11}")  # fmt: skip
+    print(f"{'dataset':<12}{'seed':>5}{'imp. it':>8}{'C it (ll, f1)':>15}"
+          f"{'F1 before / ll / f1':>26}{'AUC before / ll / f1':>26}")  # fmt: skip
     for name in args.datasets:
         for seed in args.seeds:
             r = one_run(name, seed, iterations, args.max_rows)
             results.setdefault(name, {})[seed] = r
-            before, apart = r["imputation_checkpoint"], r["c_apart"]
-            print(f"{name:<12}{seed:>5}{r['imputation_iteration']:>9}"
-                  f"{r['classifier_iteration']:>7}{before['f1']:>11.4f}{apart['f1']:>10.4f}"
-                  f"{before['roc_auc']:>12.4f}{apart['roc_auc']:>11.4f}", flush=True)  # fmt: skip
+            f1s = " / ".join(f"{r[rule]['f1']:.4f}" for rule in RULES)
+            aucs = " / ".join(f"{r[rule]['roc_auc']:.4f}" for rule in RULES)
+            iterations = f"{r['val_log_loss_iteration']}, {r['val_f1_iteration']}"
+            print(f"{name:<12}{seed:>5}{r['imputation_iteration']:>8}{iterations:>15}"
+                  f"{f1s:>26}{aucs:>26}", flush=True)  # fmt: skip
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return results

@@ -16,6 +16,7 @@ __all__ = [
     "classification_scores",
     "f1",
     "imputation_scores",
+    "log_loss",
     "mae",
     "positive_class",
     "rmse",
@@ -178,6 +179,15 @@ def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Share of correct predictions; rows with y_true == -1 are skipped, nan if none is left."""
     y_true, y_pred = _labelled(y_true, y_pred, "y_pred")
     return float(accuracy_score(y_true, y_pred)) if y_true.size else float("nan")
+
+
+def log_loss(y_true: np.ndarray, proba: np.ndarray) -> float:
+    """Mean negative log-probability of the true class, probabilities clipped to [1e-7, 1]."""
+    y_true = np.asarray(y_true, dtype=np.int64)
+    proba = np.asarray(proba, dtype=np.float64)
+    _check_same_shape(y_true, proba[:, 0], "y_true and proba's rows")
+    picked = proba[np.arange(len(y_true)), y_true]
+    return float(-np.mean(np.log(np.clip(picked, 1e-7, 1.0))))
 
 
 def classification_scores(

@@ -114,10 +114,10 @@ def fit(
     validation scores (`val_rmse`, `val_f1`, ...). `control.stop()` ends training within one
     iteration; while `control` is paused, training waits. `select_best` ('val_rmse' or
     'val_f1') keeps the networks of the best validation report instead of the last ones.
-    `select_classifier` ('val_f1'), where the validation rows have labels, then chooses C on
-    its own: among C's networks at every report, the one with the best validation F1 (ties:
-    ROC-AUC, then the later) on the imputations of the networks kept, so that C is not frozen
-    at an early imputation checkpoint.
+    `select_classifier` ('val_log_loss' or 'val_f1'), where the validation rows have labels,
+    then chooses C on its own: among C's networks at every report, the one with the lowest
+    validation log-loss (or the best F1; ties: ROC-AUC, then the later) on the imputations of
+    the networks kept, so that C is not frozen at an early imputation checkpoint.
 
     A loss that stops being finite ends training at the next report; the networks of the last
     report whose losses were finite are kept (the initial ones if there was none), and the
@@ -173,8 +173,9 @@ def fit_ensemble(
                          "or all without.")  # fmt: skip
     if select_best not in (None, "val_rmse", "val_f1"):
         raise ValueError(f"select_best must be None, 'val_rmse' or 'val_f1'. Got {select_best!r}.")
-    if select_classifier not in (None, "val_f1"):
-        raise ValueError(f"select_classifier must be None or 'val_f1'. Got {select_classifier!r}.")
+    if select_classifier not in (None, "val_log_loss", "val_f1"):
+        raise ValueError("select_classifier must be None, 'val_log_loss' or 'val_f1'. "
+                         f"Got {select_classifier!r}.")  # fmt: skip
     torch_device = model_device(device, configs[0], checked[0][0].shape[1], len(configs))
     with cpu_threads(torch_device, configs[0]):
         algorithm = build_algorithm(configs, [x for x, _ in checked], [y for _, y in checked],
@@ -191,7 +192,7 @@ class _Checkpoints:
 
     def __init__(self, select_best: str | None, select_classifier: str | None,
                  validation: Validation | None):  # fmt: skip
-        self.select_best = select_best
+        self.select_best, self.select_classifier = select_best, select_classifier
         self.classifier_apart = (
             select_classifier is not None and validation is not None
             and validation.y_true is not None and bool((validation.y_true >= 0).any())
@@ -223,15 +224,20 @@ class _Checkpoints:
             self._choose_classifier(model)
 
     def _choose_classifier(self, model: HexaGANModel) -> None:
-        """C's network with the best validation F1 (then ROC-AUC, then the later) on the
-        imputations of the networks kept."""
+        """C's network with the lowest validation log-loss, or the best F1 (then ROC-AUC), on
+        the imputations of the networks kept; ties go to the later."""
         validation = self.validation
+        labelled = validation.y_true >= 0
         best_key, best = None, None
         for report, state in self.classifiers:
             model.networks.classifier.load_state_dict(state)
             proba = model.predict_proba(validation.x_input, seed=model.config.seed)
-            scores = metrics.classification_scores(validation.y_true, proba)
-            key = (scores["f1"], scores["roc_auc"], report["iteration"])
+            if self.select_classifier == "val_log_loss":
+                key = (-metrics.log_loss(validation.y_true[labelled], proba[labelled]),
+                       report["iteration"])  # fmt: skip
+            else:
+                scores = metrics.classification_scores(validation.y_true, proba)
+                key = (scores["f1"], scores["roc_auc"], report["iteration"])
             if best_key is None or key > best_key:
                 best_key, best = key, (report, state)
         report, state = best

@@ -143,3 +143,13 @@ def test_classification_shape_mismatch():
         metrics.roc_auc(np.array([0, 1, 1]), np.full((2, 2), 0.5))
     with pytest.raises(ValueError, match="label 2 but proba has only 2 columns"):
         metrics.roc_auc(np.array([0, 1, 2]), np.full((3, 2), 0.5))
+
+
+def test_log_loss_matches_scikit_learn():
+    from sklearn.metrics import log_loss as sklearn_log_loss
+
+    y = np.array([0, 2, 1, 1])
+    proba = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8], [0.3, 0.4, 0.3], [0.0, 1.0, 0.0]])
+    assert metrics.log_loss(y, proba) == pytest.approx(sklearn_log_loss(y, proba, labels=[0, 1, 2]))
+    with pytest.raises(ValueError, match="same shape"):
+        metrics.log_loss(y[:3], proba)
