@@ -102,8 +102,8 @@ def main(argv: list[str] | None = None) -> dict:
             results.setdefault(name, {})[seed] = r
             f1s = " / ".join(f"{r[rule]['f1']:.4f}" for rule in RULES)
             aucs = " / ".join(f"{r[rule]['roc_auc']:.4f}" for rule in RULES)
-            iterations = f"{r['val_log_loss_iteration']}, {r['val_f1_iteration']}"
-            print(f"{name:<12}{seed:>5}{r['imputation_iteration']:>8}{iterations:>15}"
+            chosen = f"{r['val_log_loss_iteration']}, {r['val_f1_iteration']}"
+            print(f"{name:<12}{seed:>5}{r['imputation_iteration']:>8}{chosen:>15}"
                   f"{f1s:>26}{aucs:>26}", flush=True)  # fmt: skip
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
