@@ -256,7 +256,7 @@ def plan_key(args: argparse.Namespace) -> dict[str, Any]:
 
 def run_table(name: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
     """HexaGAN and the baselines on one panel table and seed, as the CLI runs them; a run the
-    CLI's code refuses or fails on is recorded with its error instead."""
+    CLI's code (or a SMOTE pipeline) refuses or fails on is recorded with its error instead."""
     from hexagan_core.experiment import RunOptions, run_experiment
 
     table = PANEL[name]
@@ -276,16 +276,16 @@ def run_table(name: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
     with common.Stopwatch() as watch:
         try:
             result = run_experiment(options)
+            smote = {}
+            for baseline in args.baselines if args.smote else []:
+                common.seed_everything(seed)
+                smote[f"{baseline}+smote"] = run_pipeline(
+                    f"{baseline}+smote", result.experiment, seed, args.device
+                )
         except Exception as error:  # noqa: BLE001 - a failing table is a finding, not a crash
             record.update(wall_s=watch.seconds, error=_one_line(error))
             traceback.print_exc()
             return record
-        smote = {}
-        for baseline in args.baselines if args.smote else []:
-            common.seed_everything(seed)
-            smote[f"{baseline}+smote"] = run_pipeline(
-                f"{baseline}+smote", result.experiment, seed, args.device
-            )
     report, experiment = result.report, result.experiment
     predicted = result.model.predict_proba(experiment.test.x_input, seed=seed).argmax(axis=1)
     record.update(
