@@ -66,6 +66,11 @@ class RunOptions:
     select_on: str = "auto"
     """Validation score that selects the networks: 'val_rmse', 'val_f1', 'last' (no selection)
     or 'auto' (RMSE when entries were hidden, else F1)."""
+    select_classifier: str | None = "val_f1"
+    """How C is chosen apart from the other networks, where the validation rows have labels:
+    'val_f1' (C's network of the report with the best validation F1 on the kept networks'
+    imputations; BENCHMARKS.md, "C chosen apart"), 'val_log_loss', or None (C stays with the
+    networks `select_on` keeps)."""
 
 
 def load_dataset(
@@ -287,7 +292,8 @@ def run_experiments(
 
     control = control or RunControl()
     models, seconds = fit_runs(
-        configs, experiments, device=device, select_best=select_best, callback=report_progress,
+        configs, experiments, device=device, select_best=select_best,
+        select_classifier=options.select_classifier, callback=report_progress,
         control=control,
     )  # fmt: skip
     if bar is not None:
@@ -307,11 +313,13 @@ def fit_runs(
     *,
     device: str,
     select_best: str | None,
+    select_classifier: str | None = None,
     callback: Callback | None = None,
     control: RunControl | None = None,
 ) -> tuple[list[HexaGANModel], list[float]]:
     """HexaGAN on each experiment's training rows with its config, the networks selected on its
-    validation split by `select_best`; the models and each one's training seconds.
+    validation split by `select_best` (C by `select_classifier`, see `train.fit`); the models
+    and each one's training seconds.
 
     The models train together as one batched program (`fit_ensemble`) when their training
     matrices agree in shape and labelled rows (`train.can_train_together`), else one by one. On
@@ -337,6 +345,7 @@ def fit_runs(
             control=control,
             device=device,
             select_best=select_best,
+            select_classifier=select_classifier,
         )
         seconds += [(time.perf_counter() - start) / len(group)] * len(group)
     return models, seconds
@@ -378,6 +387,7 @@ def _score_run(
         "preset": preset_name,
         "iterations": model.history[-1]["iteration"] if model.history else 0,
         "selected_iteration": _selected_iteration(model),
+        "selected_classifier_iteration": _selected_iteration(model, "best_classifier"),
         "seconds": time.perf_counter() - started,
         "split_rows": {
             "train": len(experiment.train.rows),
@@ -441,8 +451,8 @@ def config_selection(experiment: Experiment, select_on: str = "auto") -> str | N
     return None
 
 
-def _selected_iteration(model: HexaGANModel) -> int | None:
-    best = [r["iteration"] for r in model.history if r.get("best")]
+def _selected_iteration(model: HexaGANModel, flag: str = "best") -> int | None:
+    best = [r["iteration"] for r in model.history if r.get(flag)]
     return best[-1] if best else None
 
 

@@ -38,6 +38,15 @@ def test_model_is_selected_on_validation_reports_only(breast_run):
     assert selected == min(history, key=lambda r: r["val_rmse"])["iteration"]
 
 
+def test_c_is_chosen_apart_by_default_on_validation_f1(breast_run):
+    """The run's C is that of the report with the best validation F1 on the kept networks'
+    imputations, whatever iteration the imputation networks come from."""
+    history, report = breast_run.model.history, breast_run.report
+    [chosen] = [r for r in history if r.get("best_classifier")]
+    assert report["selected_classifier_iteration"] == chosen["iteration"]
+    assert 0 < chosen["iteration"] <= 600 and report["selected_iteration"] is not None
+
+
 def test_imputed_table_fills_real_gaps_and_keeps_observed_values(breast_run):
     table = breast_run.imputed_table()
     source = breast_run.experiment.dataset.features
