@@ -311,5 +311,5 @@ def _train(algorithm: Algorithm, validations: list[Validation | None], callback:
     if algorithm.device.type == "cpu":
         release_freed_heap()
     for model, kept in zip(models, checkpoints, strict=True):
-        kept.restore(model, diverged=bool(model.notes))
+        kept.restore(model, diverged)  # all K stopped; a member that stayed finite keeps its own
     return models

@@ -199,13 +199,12 @@ class ClosedFormAlgorithm(Algorithm):
         scores_cg, tape_d_cg = nets["d_cg"].forward_taped(h_c, y_c)
         scores_mi, tape_d_mi = nets["d_mi"].forward_taped(x_c, y_c)
         logits, tape_c = nets["classifier"].forward_taped(x_c)
-        every_entry_imputed = torch.zeros_like(x_c)
         # d loss / d outputs, term by term
         grad_scores_cg = losses.generator_loss_grad(scores_cg)
         grad_scores_mi = torch.zeros_like(scores_mi)
         if c.adversarial_loss == "gain":
             grad_scores_mi[..., :d] = c.alpha2 * losses.gain_generator_loss_grad(
-                scores_mi[..., :d], every_entry_imputed)
+                scores_mi[..., :d], torch.zeros_like(x_c))
         else:  # the same for every entry of a generated row
             grad_scores_mi[..., :d] = losses.g_mi_loss_grad_all_imputed(x_c.shape[1], d, c.alpha2)
         grad_logits = losses.classifier_loss_grad(logits, y_c, weight=c.alpha3)
@@ -221,7 +220,7 @@ class ClosedFormAlgorithm(Algorithm):
             return {}
         return {
             "g_cg": losses.generator_loss(scores_cg),
-            "g_mi_c": self.loss_g_mi(scores_mi[..., :d], every_entry_imputed),
+            "g_mi_c": self.loss_g_mi(scores_mi[..., :d], torch.zeros_like(x_c)),  # all imputed
             "ce_c": losses.classifier_loss(logits, y_c),
         }
 
