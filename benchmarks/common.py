@@ -716,27 +716,26 @@ def summarise_cells(
 
 
 def sample_agreement(result: Any, seed: int, per_class: int = 100) -> dict[str, float]:
-    """How recognisable the class-conditional samples G_MI(G_CG(z, y)) of an
-    `experiment.RunResult` are: the share labelled y by a judge, a logistic regression fitted on
-    the complete training rows (every label, no entry removed; its accuracy on the complete test
-    rows bounds what to expect), and by HexaGAN's C (lenient: C is trained on such samples).
-    Chance: one over the classes."""
-    from sklearn.linear_model import LogisticRegression
+    """How recognisable and varied the class-conditional samples G_MI(G_CG(z, y)) of an
+    `experiment.RunResult` are (`quality.SampleJudge`): the share labelled y by a logistic
+    regression fitted on the complete training rows (its accuracy on the complete test rows
+    bounds what to expect) and by HexaGAN's C (lenient: C is trained on such samples), and the
+    samples' mean pairwise distance over that of real test rows, per class, averaged. Chance
+    agreement: one over the classes."""
+    from hexagan_core.quality import SampleJudge
 
     train, test = result.experiment.train, result.experiment.test
-    known, known_test = train.y_true >= 0, test.y_true >= 0
-    judge = LogisticRegression(max_iter=300).fit(
-        np.nan_to_num(train.x_true[known]), train.y_true[known]
+    quality = SampleJudge(seed=seed).fit(train.x_true, train.y_true).assess(
+        result.model, test.x_true, test.y_true, per_class=per_class, seed=seed
     )
     classes = range(result.model.n_classes)
     samples = np.concatenate([result.model.sample(c, per_class, seed=seed)[0] for c in classes])
     wanted = np.repeat(np.arange(result.model.n_classes), per_class)
     return {
-        "samples_judge_agreement": float(np.mean(judge.predict(samples) == wanted)),
+        "samples_judge_agreement": quality.agreement,
         "samples_c_agreement": float(np.mean(result.model.predict(samples, seed=seed) == wanted)),
-        "judge_test_accuracy": float(
-            judge.score(np.nan_to_num(test.x_true[known_test]), test.y_true[known_test])
-        ),
+        "judge_test_accuracy": quality.judge_accuracy,
+        "samples_spread_ratio": quality.spread_ratio,
     }
 
 

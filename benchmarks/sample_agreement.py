@@ -1,7 +1,7 @@
 """Are HexaGAN's class-conditional samples recognisable on tabular data? (Table 6's check.)
 
     python benchmarks/sample_agreement.py [--datasets wine breast credit] [--seeds 0]
-        [--iterations 3000] [--max-rows 5000] [--quick]
+        [--iterations 3000] [--max-rows 5000] [--set FIELD=VALUE ...] [--quick]
 
 For each dataset and seed, one `run_experiment` (Table 1's protocol: 20 % MCAR, preset
 'default' with `--iterations`, networks selected on validation RMSE), then
@@ -24,6 +24,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import common  # noqa: E402
+from hexagan_core.config import preset  # noqa: E402
 from hexagan_core.experiment import RunOptions, run_experiment  # noqa: E402
 
 
@@ -34,19 +35,23 @@ def main(argv: list[str] | None = None) -> dict[str, dict[int, dict[str, Any]]]:
     parser.add_argument("--iterations", type=int, default=3000)
     parser.add_argument("--max-rows", type=int, default=5000)
     parser.add_argument("--quick", action="store_true")
+    common.add_set_option(parser, "alpha3=1")
     args = parser.parse_args(argv)
+    overrides = common.parse_overrides(args.set, parser)
     if args.quick:
         args.datasets, args.iterations = ["wine"], 100
     os.environ.setdefault("HEXAGAN_OFFLINE", "1")
     warnings.filterwarnings("ignore", module="sklearn")
     common.limit_threads()
     out: dict[str, dict[int, dict[str, Any]]] = {}
-    print(f"class-conditional samples, preset default, {args.iterations} iterations")
+    print(f"class-conditional samples, preset default {overrides or ''}, "
+          f"{args.iterations} iterations")
     for dataset in args.datasets:
         out[dataset] = {}
         for seed in args.seeds:
             options = RunOptions(data=dataset, seed=seed, iterations=args.iterations,
-                                 device="cpu", max_rows=args.max_rows)  # fmt: skip
+                                 device="cpu", max_rows=args.max_rows,
+                                 config=preset("default", **overrides))  # fmt: skip
             common.seed_everything(seed)
             result = run_experiment(options)
             scores = common.sample_agreement(result, seed)
@@ -55,7 +60,8 @@ def main(argv: list[str] | None = None) -> dict[str, dict[int, dict[str, Any]]]:
             print(
                 f"{dataset} seed {seed}: {scores['classes']} classes; samples labelled as their "
                 f"class by the judge {scores['samples_judge_agreement']:.3f} (its test accuracy "
-                f"{scores['judge_test_accuracy']:.3f}), by C {scores['samples_c_agreement']:.3f}"
+                f"{scores['judge_test_accuracy']:.3f}), by C {scores['samples_c_agreement']:.3f}; "
+                f"spread {scores['samples_spread_ratio']:.3f} of the real rows'"
             )
     return out
 

@@ -17,7 +17,7 @@ import torch
 
 from hexagan_core.config import HexaGANConfig
 
-__all__ = ["Rows", "Layout", "Draws", "Sampler"]
+__all__ = ["Rows", "Layout", "Draws", "Sampler", "latent_noise"]
 
 
 @dataclass
@@ -103,6 +103,14 @@ class Draws:
         return self.latent[:, start : start + n]
 
 
+def latent_noise(config: HexaGANConfig, n: int, noise_dim: int,
+                 generator: torch.Generator, device: torch.device | str) -> torch.Tensor:
+    """n draws of G_CG's noise z, of the kind `config.latent` names (for sampling a trained
+    model; training draws its noise with the rest of an iteration's draws)."""
+    draw = torch.randn if config.latent == "normal" else torch.rand
+    return draw((n, noise_dim), generator=generator, device=device)
+
+
 class Sampler:
     """The training data of K models on the device, and `draw()`, one iteration's draws.
 
@@ -177,12 +185,17 @@ class Sampler:
         n_fill, n_keep, n_latent = self._uniform_sizes()
         uniform = torch.empty((self.n_models, n_fill + n_keep + n_latent), device=self.device,
                               dtype=self.dtype)  # fmt: skip
+        normal_latent: list[torch.Tensor] = []
         for k, generator in enumerate(self.generators):
             picks.append(torch.cat([
                 self._pick(self.labelled_pool[k], n_labelled, generator),
                 self._pick(self.unlabelled_pool[k], layout.n_rows - n_labelled, generator),
             ]))  # fmt: skip
             uniform[k].uniform_(generator=generator)
+            if c.latent == "normal":  # drawn apart, so that the uniform draws stay as they were
+                normal_latent.append(torch.randn((layout.n_latent * self.noise_dim,),
+                                                 generator=generator, device=self.device,
+                                                 dtype=self.dtype))  # fmt: skip
             if n_projections:
                 signs = torch.randint(0, 2, (n_critic_rows, n_projections, d), generator=generator,
                                       device=self.device)  # fmt: skip
@@ -201,16 +214,19 @@ class Sampler:
         keep_mask = None
         if n_keep:
             keep_mask = (keep >= c.recon_drop_rate).to(drawn.m.dtype).view(self.n_models, -1, d)
+        if normal_latent:
+            latent = torch.stack(normal_latent)
         latent = latent.view(self.n_models, layout.n_latent, self.noise_dim)
         return Draws(drawn, keep_mask, latent, layout,
                      torch.stack(directions) if directions else None)  # fmt: skip
 
     def _uniform_sizes(self) -> tuple[int, int, int]:
         """Uniform values per model and iteration: E's fill noise, the denoising draws (0
-        without denoising) and G_CG's latent noise."""
+        without denoising) and G_CG's latent noise (0 where it is normal)."""
         layout, d = self.layout, self.d
         n_keep = layout.batch_rows * d if self.config.recon_drop_rate > 0 else 0
-        return layout.n_rows * d, n_keep, layout.n_latent * self.noise_dim
+        n_latent = layout.n_latent * self.noise_dim if self.config.latent == "uniform" else 0
+        return layout.n_rows * d, n_keep, n_latent
 
     def _pick(self, pool: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
         """n rows of `pool`, drawn with replacement."""

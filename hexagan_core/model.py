@@ -17,6 +17,7 @@ import torch
 
 from hexagan_core.config import HexaGANConfig
 from hexagan_core.device import model_device, resolve_device
+from hexagan_core.draws import latent_noise
 from hexagan_core.networks import HexaGANNetworks, build_networks, state_shapes
 from hexagan_core.validation import Interval, check_param, parameter_error
 
@@ -26,6 +27,8 @@ __all__ = ["HexaGANModel", "read_json", "resolve_device"]
 _WEIGHTS = "weights.pt"
 _CONFIG = "config.json"
 _META = "model.json"
+NETWORK_NAMES = ("encoder", "g_mi", "d_mi", "g_cg", "d_cg", "classifier")
+CRITICS = ("d_mi", "d_cg")
 _MAX_WIDTH = 1_000_000
 """Most features or classes a saved model may claim: beyond any trainable model (E alone would
 have 10^12 weights), and far from overflowing the arithmetic of the shape check."""
@@ -111,7 +114,7 @@ class HexaGANModel:
         if n < 1:
             raise ValueError(f"n must be a positive int. Got {n!r}.")
         generator = torch.Generator(device=self.device).manual_seed(seed)
-        z = torch.rand((n, self.networks.noise_dim), generator=generator, device=self.device)
+        z = latent_noise(self.config, n, self.networks.noise_dim, generator, self.device)
         y = torch.zeros((n, self.n_classes), device=self.device)
         y[:, int(label)] = 1.0
         self.networks.eval()
@@ -126,20 +129,33 @@ class HexaGANModel:
 
     # --- persistence (JSON + tensors only; loading never unpickles) ------------------------
 
-    def save(self, directory: str | Path, extra: dict[str, Any] | None = None) -> Path:
-        """Write config.json, model.json (shapes, history, `extra`) and weights.pt."""
+    def save(self, directory: str | Path, extra: dict[str, Any] | None = None, *,
+             critics: bool = True, half: bool = False) -> Path:  # fmt: skip
+        """Write config.json, model.json (shapes, history, `extra`) and weights.pt.
+
+        `critics=False` leaves D_MI and D_CG out: the model still imputes, classifies and
+        samples (the critics only train). `half`: weights stored as float16, half the size,
+        loaded back as float32. Both make a model small enough to ship with the product.
+        """
         directory = Path(directory)
+        saved = [n for n in NETWORK_NAMES if critics or n not in CRITICS]
         directory.mkdir(parents=True, exist_ok=True)
         self.config.to_json(directory / _CONFIG)
         meta = {
             "format": 1,
             "n_features": self.n_features,
             "n_classes": self.n_classes,
+            "networks": saved,
             "history": self.history,
             "extra": extra or {},
         }
         (directory / _META).write_text(json.dumps(meta, indent=1), encoding="utf-8")
-        state = {k: v.detach().cpu() for k, v in self.networks.state_dict().items()}
+        dtype = torch.float16 if half else None
+        state = {
+            name: value.detach().cpu().to(dtype or value.dtype)
+            for name, value in self.networks.state_dict().items()
+            if name.split(".")[0] in saved
+        }
         torch.save(state, directory / _WEIGHTS)
         return directory
 
@@ -156,7 +172,7 @@ class HexaGANModel:
         state = _read_weights(directory / _WEIGHTS, config, meta)
         torch_device = model_device(device, config, meta["n_features"])
         networks = build_networks(config, meta["n_features"], meta["n_classes"])
-        networks.load_state_dict(state)
+        networks.load_state_dict(state, strict=False)  # _read_weights checked the names
         model = cls(config, networks.to(torch_device), torch_device, meta.get("history", []))
         return model, meta.get("extra", {})
 
@@ -194,6 +210,11 @@ def _read_meta(path: Path) -> dict[str, Any]:
     history = meta.get("history", [])
     if not isinstance(history, list) or not all(isinstance(r, dict) for r in history):
         raise parameter_error("history", owner, "a list of report objects", history)
+    everything = list(NETWORK_NAMES)
+    saved = meta.setdefault("networks", everything)
+    without_critics = [n for n in NETWORK_NAMES if n not in CRITICS]
+    if saved not in (everything, without_critics):
+        raise parameter_error("networks", owner, f"{everything} or {without_critics}", saved)
     if not isinstance(meta.get("extra", {}), dict):
         raise parameter_error("extra", owner, "an object", meta["extra"])
     return meta
@@ -218,7 +239,11 @@ def _read_weights(path: Path, config: HexaGANConfig, meta: dict[str, Any]) -> di
     if not isinstance(state, dict):
         raise ValueError(f"{path}: expected named tensors. Got {type(state).__name__}.")
     n_features, n_classes = meta["n_features"], meta["n_classes"]
-    expected = state_shapes(config, n_features, n_classes)
+    expected = {
+        name: shape
+        for name, shape in state_shapes(config, n_features, n_classes).items()
+        if name.split(".")[0] in meta["networks"]
+    }
     described = f"config.json and model.json ({n_features} features, {n_classes} classes)"
     # Names and shapes first, finiteness after: reading values pages the tensors in.
     missing = sorted(set(expected) - set(state))

@@ -20,16 +20,18 @@ __all__ = ["HexaGANNetworks", "build_networks", "state_shapes", "MLP"]
 
 
 class MLP(nn.Module):
-    """Fully-connected ReLU network: in -> hidden... -> out, with an optional output activation."""
+    """Fully-connected ReLU network: in -> hidden... -> out, with an optional output activation
+    (hidden layers: leaky ReLUs with `negative_slope` > 0)."""
 
-    def __init__(self, n_in: int, hidden: list[int], n_out: int, output: nn.Module | None = None):
+    def __init__(self, n_in: int, hidden: list[int], n_out: int, output: nn.Module | None = None,
+                 negative_slope: float = 0.0):  # fmt: skip
         super().__init__()
         widths = [n_in, *hidden, n_out]
         layers: list[nn.Module] = []
         for i in range(len(widths) - 1):
             layers.append(nn.Linear(widths[i], widths[i + 1]))
             if i < len(widths) - 2:
-                layers.append(nn.ReLU())
+                layers.append(nn.LeakyReLU(negative_slope) if negative_slope else nn.ReLU())
         if output is not None:
             layers.append(output)
         self.net = nn.Sequential(*layers)
@@ -103,6 +105,23 @@ class _ImageCritic(nn.Module):
         return self.head(torch.cat([features, *extra], dim=1))
 
 
+class ProjectionCritic(nn.Module):
+    """D_CG with the class entering by projection (Miyato & Koyama, 2018): features f(h) from
+    the same fully-connected layers, score = w.f(h) + <embed(y), f(h)>. A critic that sees y
+    only as a few more inputs beside thousands of hidden units can ignore it; here every class
+    has its own direction in feature space."""
+
+    def __init__(self, n_in: int, hidden: list[int], n_classes: int):
+        super().__init__()
+        self.features = MLP(n_in, hidden[:-1], hidden[-1], nn.ReLU())
+        self.score = nn.Linear(hidden[-1], 1)
+        self.embed = nn.Linear(n_classes, hidden[-1], bias=False)
+
+    def forward(self, h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        features = self.features(h)
+        return self.score(features) + (self.embed(y) * features).sum(dim=1, keepdim=True)
+
+
 # --- the six networks ---------------------------------------------------------------------------
 
 
@@ -164,7 +183,8 @@ def build_networks(
         for module in networks.modules():
             if isinstance(module, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
                 nn.init.xavier_uniform_(module.weight, generator=generator)
-                nn.init.zeros_(module.bias)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
     return networks
 
 
@@ -174,15 +194,22 @@ def _make_networks(config: HexaGANConfig, n_features: int, n_classes: int) -> He
     if config.architecture == "mnist":
         if d != 784:
             raise ValueError(f"The 'mnist' architecture needs 784 features (28x28). Got {d}.")
-        hidden_dim = noise_dim = _MNIST_HIDDEN
+        hidden_dim = _MNIST_HIDDEN
+        noise_dim = config.noise_dim or hidden_dim
         encoder, g_mi = _ImageEncoder(), _ImageDecoder()
         d_mi = _ImageCritic(k, d + label_slots)
-        g_cg = MLP(k + noise_dim, [512, 1024], hidden_dim, nn.ReLU()) if k else None
-        d_cg = MLP(hidden_dim + k, [1024, 512], 1) if k else None
+        g_cg = MLP(k + noise_dim, [512, 1024], hidden_dim, nn.ReLU(),
+                   negative_slope=config.cg_leak) if k else None  # fmt: skip
+        if not k:
+            d_cg = None
+        elif config.cg_critic == "projection":
+            d_cg = ProjectionCritic(hidden_dim, [1024, 512], k)
+        else:
+            d_cg = MLP(hidden_dim + k, [1024, 512], 1)
         classifier = _ImageCritic(0, k) if k else None
     else:
         widths, hidden_dim = _tabular_widths(config.architecture, d)
-        noise_dim = hidden_dim
+        noise_dim = config.noise_dim or hidden_dim
         encoder = MLP(2 * d, widths, hidden_dim, nn.ReLU())
         g_mi = MLP(hidden_dim, widths, d, nn.Sigmoid())
         d_mi = MLP(d + k, widths, d + label_slots)

@@ -69,8 +69,10 @@ class Pipeline:
         )
         return out
 
-    def save(self, directory: str | Path, extra: dict[str, Any] | None = None) -> Path:
-        directory = self.model.save(directory, extra)
+    def save(self, directory: str | Path, extra: dict[str, Any] | None = None, *,
+             critics: bool = True, half: bool = False) -> Path:  # fmt: skip
+        """The model (`HexaGANModel.save`, with `critics` and `half`) and its preprocessing."""
+        directory = self.model.save(directory, extra, critics=critics, half=half)
         preprocessing = {
             "encoder": self.encoder.to_dict(),
             "scaler": self.scaler.to_dict(),

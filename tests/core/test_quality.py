@@ -1,0 +1,117 @@
+"""Sample quality (judge agreement and spread), compact saving, and the MNIST fixes' options."""
+
+import numpy as np
+import pytest
+import torch
+
+from hexagan_core.config import preset
+from hexagan_core.draws import Sampler, latent_noise
+from hexagan_core.model import HexaGANModel
+from hexagan_core.networks import ProjectionCritic, build_networks
+from hexagan_core.quality import SampleJudge, mean_pairwise_distance
+from hexagan_core.train import fit
+
+
+def _two_blobs(n=120, d=4, seed=0):
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    x = np.clip(0.3 + 0.4 * y[:, None] + 0.05 * rng.normal(size=(n, d)), 0, 1)
+    return x.astype(np.float32), y
+
+
+class _FixedSamples:
+    """A stand-in model whose samples of class c are given."""
+
+    n_classes = 2
+
+    def __init__(self, samples):
+        self.samples = samples
+
+    def sample(self, label, n, seed=0):
+        return self.samples[label][:n], None
+
+
+def test_mean_pairwise_distance_counts_distinct_pairs():
+    rows = np.array([[0.0, 0.0], [3.0, 4.0], [0.0, 0.0]])
+    assert mean_pairwise_distance(rows) == pytest.approx((5 + 5 + 0) / 3)
+    assert np.isnan(mean_pairwise_distance(rows[:1]))
+
+
+def test_identical_samples_have_zero_spread_and_real_like_ones_about_one():
+    x, y = _two_blobs()
+    judge = SampleJudge().fit(x, y)
+    collapsed = {c: np.repeat(x[y == c][:1], 50, axis=0) for c in (0, 1)}
+    quality = judge.assess(_FixedSamples(collapsed), x, y, per_class=50)
+    assert quality.spread_ratio == 0.0
+    assert quality.agreement == 1.0
+    real_like = {c: x[y == c][10:60] for c in (0, 1)}
+    quality = judge.assess(_FixedSamples(real_like), x, y, per_class=50)
+    assert 0.8 < quality.spread_ratio < 1.2
+    assert list(quality.per_class.columns) == [
+        "class", "agreement", "spread_generated", "spread_real", "spread_ratio"
+    ]  # fmt: skip
+
+
+def test_samples_of_the_wrong_class_get_no_agreement():
+    x, y = _two_blobs()
+    swapped = {0: x[y == 1][:40], 1: x[y == 0][:40]}
+    quality = SampleJudge().fit(x, y).assess(_FixedSamples(swapped), x, y, per_class=40)
+    assert quality.agreement == 0.0
+    assert quality.judge_accuracy == 1.0
+
+
+def test_the_judge_needs_two_classes_of_complete_rows():
+    x, y = _two_blobs()
+    x[y == 1, 0] = np.nan
+    with pytest.raises(ValueError, match="at least two classes"):
+        SampleJudge().fit(x, y)
+
+
+def test_normal_latent_is_zero_centred_and_leaves_the_other_draws_alone():
+    x, y = _two_blobs(n=60)
+    draws = {}
+    for latent in ("uniform", "normal"):
+        config = preset("default", latent=latent, batch_size=16)
+        sampler = Sampler([config], [x], [y], torch.device("cpu"), noise_dim=8)
+        draws[latent] = sampler.draw()
+    uniform, normal = draws["uniform"], draws["normal"]
+    assert (uniform.latent >= 0).all() and (normal.latent < 0).any()
+    assert abs(float(normal.latent.mean())) < 0.1
+    assert torch.equal(uniform.rows.x, normal.rows.x)  # the same rows picked
+    generator = torch.Generator().manual_seed(0)
+    z = latent_noise(preset("default", latent="normal"), 500, 8, generator, "cpu")
+    assert z.shape == (500, 8) and abs(float(z.mean())) < 0.1 and 0.9 < float(z.std()) < 1.1
+
+
+def test_noise_dim_sets_the_width_of_g_cg_input():
+    networks = build_networks(preset("default", noise_dim=3), 6, 2)
+    assert networks.noise_dim == 3
+    assert networks.g_cg.net[0].in_features == 2 + 3
+
+
+def test_projection_critic_and_leak_are_for_the_mnist_networks():
+    networks = build_networks(preset("mnist", cg_critic="projection", cg_leak=0.2), 784, 10)
+    assert isinstance(networks.d_cg, ProjectionCritic)
+    assert isinstance(networks.g_cg.net[1], torch.nn.LeakyReLU)
+    h, y = torch.rand(5, networks.hidden_dim), torch.eye(10)[:5]
+    assert networks.d_cg(h, y).shape == (5, 1)
+    for option in ({"cg_critic": "projection"}, {"cg_leak": 0.1}):
+        with pytest.raises(ValueError, match="'mnist' networks only"):
+            preset("default", **option)
+
+
+@pytest.mark.parametrize("half", [False, True])
+def test_a_model_saved_without_critics_imputes_classifies_and_samples_alike(tmp_path, half):
+    x, y = _two_blobs()
+    model = fit(preset("default", iterations=6, eval_every=3, batch_size=16), x, y, device="cpu")
+    model.save(tmp_path, critics=False, half=half)
+    loaded, _ = HexaGANModel.load(tmp_path, device="cpu")
+    x_in = np.where(np.random.default_rng(1).random(x.shape) < 0.3, np.nan, x)
+    tolerance = 1e-2 if half else 0.0
+    np.testing.assert_allclose(loaded.impute(x_in), model.impute(x_in), atol=tolerance)
+    np.testing.assert_allclose(loaded.predict_proba(x_in), model.predict_proba(x_in),
+                               atol=tolerance)  # fmt: skip
+    np.testing.assert_allclose(loaded.sample(1, 5)[0], model.sample(1, 5)[0], atol=tolerance)
+    state = torch.load(tmp_path / "weights.pt", weights_only=True)
+    assert not any(name.startswith(("d_mi.", "d_cg.")) for name in state)
+    assert all(t.dtype == (torch.float16 if half else torch.float32) for t in state.values())
