@@ -1,4 +1,5 @@
-"""What the Samples page shows: generated digits, imputed images and generated table rows.
+"""What the Samples page shows: generated digits, imputed images, generated table rows and how
+recognisable and varied the samples are; and what a loaded shipped model says about itself.
 
 Models work in the scaled space of the protocol (min-max per column, fitted on the training
 rows). Images are mapped back to pixel intensities in [0, 1]: `scaler.inverse_transform`, then
@@ -16,8 +17,17 @@ import pandas as pd
 from hexagan_core.experiment import RunResult
 from hexagan_core.model import HexaGANModel
 from hexagan_core.protocol import Experiment
+from hexagan_core.quality import SampleJudge, SampleQuality
 
-__all__ = ["digit_grid", "generated_rows", "imputation_triplets", "real_vs_generated"]
+__all__ = [
+    "digit_grid",
+    "generated_rows",
+    "imputation_triplets",
+    "is_shipped",
+    "real_vs_generated",
+    "sample_quality",
+    "shipped_model_summary",
+]
 
 PIXEL_MAX: dict[str, float] = {"mnist": 255.0, "digits": 16.0}
 """The largest pixel value of the built-in image datasets (others: the largest value seen)."""
@@ -149,6 +159,107 @@ def real_vs_generated(
             )
         )
     return pd.concat([real, *generated], ignore_index=True)
+
+
+def sample_quality(result: RunResult, per_class: int = 100, seed: int = 0) -> SampleQuality:
+    """How recognisable and how varied `per_class` samples of every class are.
+
+    The judge (`quality.SampleJudge`, a logistic regression) is fitted on the complete labelled
+    rows of the training split (`x_true`: before the protocol removed entries; rows missing a
+    value in the source, or without a label, are left out) and checked on those of the test
+    split, which also set each class's real spread.
+    """
+    _require_classes(result.model)
+    experiment = result.experiment
+    train, test = experiment.train, experiment.test
+    if train.y_true is None or test.y_true is None:
+        raise ValueError("The dataset has no labels to judge the samples by.")
+    judge = SampleJudge(seed=experiment.seed).fit(train.x_true, train.y_true)
+    return judge.assess(result.model, test.x_true, test.y_true, per_class=per_class, seed=seed)
+
+
+# --- a shipped model --------------------------------------------------------------------------
+
+_SHIPPED = "shipped_model"
+"""The report key `pretrained.explore_mnist` sets: the folder the model was loaded from."""
+
+
+def is_shipped(result: RunResult) -> bool:
+    """Whether `result` is a model shipped with the product, loaded rather than trained here."""
+    return _SHIPPED in result.report
+
+
+def shipped_model_summary(result: RunResult) -> str | None:
+    """A few sentences on a shipped model (None for a model trained here): the digits it is
+    shown on (the dataset's first note), what it was trained on and for how long, and its test
+    scores when it was saved (`report["metrics"]`).
+
+    Parts whose numbers the saved metrics lack are left out, so an older or partial model still
+    gets a summary.
+    """
+    if not is_shipped(result):
+        return None
+    metrics = result.report.get("metrics")
+    metrics = metrics if isinstance(metrics, dict) else {}
+    number = _numbers(metrics)
+    notes = result.experiment.dataset.notes
+    sentences = [notes[0][:1].upper() + notes[0][1:] + "." if notes else "The shipped model."]
+
+    training = []
+    if "train_images" in number:
+        training.append(f"{number['train_images']:,.0f} images")
+    hidden = [f"{number[key]:.0%} of the {what}" for key, what in
+              (("missing_rate", "pixels"), ("label_missing_rate", "labels")) if key in number]
+    if hidden:
+        training.append(" and ".join(hidden) + " hidden")
+    run = f"{number['iterations']:,.0f} iterations" if "iterations" in number else ""
+    if isinstance(metrics.get("device"), str):
+        run = f"{run} on {metrics['device']}".strip()
+    if "train_seconds" in number:
+        run = f"{run} in {_duration(number['train_seconds'])}".strip()
+    if run:
+        training.append(run)
+    if training:
+        sentences.append("Training: " + ", ".join(training) + ".")
+
+    scores = []
+    if "test_rmse_pixels" in number:
+        rmse = f"pixel RMSE {number['test_rmse_pixels']:.3f} on the removed pixels"
+        if "knn_test_rmse_pixels" in number:
+            rmse += f" (kNN {number['knn_test_rmse_pixels']:.3f})"
+        scores.append(rmse)
+    if "test_accuracy" in number:
+        scores.append(f"C's accuracy {number['test_accuracy']:.1%}")
+    samples = metrics.get("samples")
+    samples = _numbers(samples if isinstance(samples, dict) else {})
+    if "agreement" in samples:
+        chance = f" (chance {1 / result.model.n_classes:.2f})" if result.model.n_classes else ""
+        scores.append(f"samples' agreement {samples['agreement']:.2f}{chance}")
+    if "spread_ratio" in samples:
+        scores.append(f"spread ratio {samples['spread_ratio']:.2g}")
+    if scores:
+        where = (f"the {number['test_images']:,.0f} official test images"
+                 if "test_images" in number else "the official test images")  # fmt: skip
+        sentences.append(f"Scored when saved, on {where}: " + ", ".join(scores) + ".")
+    return " ".join(sentences)
+
+
+def _numbers(values: dict) -> dict[str, float]:
+    """The finite real numbers of `values` (bools and text left out)."""
+    return {
+        key: float(value)
+        for key, value in values.items()
+        if isinstance(value, numbers.Real) and not isinstance(value, bool)
+        and np.isfinite(float(value))
+    }  # fmt: skip
+
+
+def _duration(seconds: float) -> str:
+    """'45 s', '12 min' or '2 h 05 min'."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 # --- helpers ----------------------------------------------------------------------------------

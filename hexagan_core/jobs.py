@@ -1,4 +1,5 @@
-"""Background jobs for the dashboard: training runs and missing-rate studies in daemon threads.
+"""Background jobs for the dashboard: training runs, missing-rate studies and loading a trained
+model, in daemon threads.
 
 One `JobManager` per process (the dashboard keeps it in `st.cache_resource`). Each job runs in its
 own daemon thread and reports into a lock-protected record; the UI polls `snapshot(job_id)`, which
@@ -15,6 +16,9 @@ Streamlit.
   result when there is one. `pause` pauses it (training waits inside its loop; a study between
   runs) until `resume`, for at most `max_pause_s` (PAUSE_EXPIRY_S): then it stops, with a note,
   and can be forgotten like any ended job. All three are no-ops on a finished job.
+- A loading job (`start_loading`) runs a function that returns a finished `RunResult` (the
+  shipped MNIST model, say) and ends "finished" with it, so the pages that show a trained model
+  show it as they show a training job's; `wait` blocks until a job ends (a load takes seconds).
 - A training job keeps the notes its run gives before training (what reading the data changed,
   the device, costs, warnings, the estimated duration) in `JobSnapshot.notes`.
 - On Linux a job's thread runs JOB_NICENESS below the process's priority, so that on a laptop
@@ -67,7 +71,7 @@ class JobSnapshot:
 
     job_id: str
     kind: str
-    """'train' or 'study'."""
+    """'train', 'study' or 'load'."""
     status: str
     """One of JobStatus."""
     device: str
@@ -86,8 +90,8 @@ class JobSnapshot:
     error: str | None
     """One line when failed, else None."""
     result: Any | None
-    """experiment.RunResult (train) or study.StudyResult (study) once finished, or stopped with
-    a usable result; None otherwise."""
+    """experiment.RunResult (train, load) or study.StudyResult (study) once finished, or stopped
+    with a usable result; None otherwise."""
     notes: tuple[str, ...] = ()
     """What the run said before training (training jobs), then why the job stopped if a pause
     expired."""
@@ -152,6 +156,8 @@ class _Job:
     error: str | None = None
     result: Any | None = None
     notes: list[str] = field(default_factory=list)
+    ended_event: threading.Event = field(default_factory=threading.Event)
+    """Set once the job has ended (`JobManager.wait`)."""
 
 
 class JobManager:
@@ -226,6 +232,19 @@ class JobManager:
 
         return self._start("study", options.device, lambda: study.study_total_runs(options), run)
 
+    def start_loading(
+        self, load: Callable[[], experiment.RunResult], device: str = "cpu"
+    ) -> str:
+        """Run `load()` in the background (a trained model read from disk, not trained); return
+        the job id. The job ends "finished" with what `load` returns, or "failed" with the
+        one-line message of what it raised. `device`: the job's device, where `load` puts the
+        model (recorded only: a load never queues for the GPU)."""
+
+        def run(job: _Job) -> experiment.RunResult:
+            return load()
+
+        return self._start("load", device, lambda: 0, run)
+
     def _start(
         self,
         kind: str,
@@ -276,6 +295,13 @@ class JobManager:
                 result=job.result,
                 notes=tuple(job.notes),
             )
+
+    def wait(self, job_id: str, timeout: float | None = None) -> JobSnapshot:
+        """The job's snapshot once it has ended, or after `timeout` seconds if sooner (check
+        `.done`); KeyError for an unknown id."""
+        job = self._job(job_id)
+        job.ended_event.wait(timeout)
+        return self.snapshot(job_id)
 
     def pause(self, job_id: str) -> None:
         """Hold the job (status "paused" while it runs); no-op once it has ended."""
@@ -328,7 +354,7 @@ class JobManager:
             n_total = total()
             with job.lock:
                 job.device, job.total = device, n_total
-            accelerator = _is_accelerator(device)
+            accelerator = job.kind != "load" and _is_accelerator(device)
             if accelerator and not self._slots.acquire(job, job.control):
                 self._end(job, "stopped", None)  # stopped while queued: nothing ran
                 return
@@ -353,6 +379,7 @@ class JobManager:
         with job.lock:
             job.state, job.error, job.result = state, error, result
             job.ended = time.monotonic()
+        job.ended_event.set()
         self._evict_finished()
 
     def _evict_finished(self) -> None:

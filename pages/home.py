@@ -4,7 +4,12 @@ import streamlit as st
 
 from hexagan_core.config import preset
 from hexagan_core.device import devices_here
-from ui import components, state
+from ui import components, runtime, state
+
+PAGE = "home"
+CPU_SECONDS_PER_MNIST_ITERATION = 1.0
+"""One iteration of the 'mnist' preset on two shared CPU cores: 0.8-1.1 s (BENCHMARKS.md,
+Table 6). The Train page times the real cost before a run starts."""
 
 # Colours by role: imputation (blue), conditional generation (orange), classification (green).
 NETWORKS_DOT = """
@@ -73,15 +78,21 @@ with right:
     st.info(f"Compute device: {devices_here()}. With device 'auto' each run takes the faster for "
             "its model; the Train page says which, and why.")
     if st.button("Breast cancer, 20 % missing", type="primary", width="stretch",
+                 key=state.widget_key(PAGE, "breast"),
                  help="569 tumours × 30 features; trains in about half a minute on a CPU."):
         state.set_data_choice(state.DataChoice(source="breast", display_name="breast"))
         state.set_train_choice(state.TrainChoice(config=preset("default")))
         state.forget_widgets("train")
         state.forget_widgets("data")
         st.switch_page("pages/train.py")
-    if st.button("MNIST digits", width="stretch",
-                 help="5,000 handwritten digits, 20 % of the pixels hidden; convolutional "
-                 "networks (the 'mnist' preset). Slow on a CPU: a GPU helps."):
+    mnist_iterations = preset("mnist").iterations
+    if st.button("MNIST digits", width="stretch", key=state.widget_key(PAGE, "mnist"),
+                 help="Train on 5,000 handwritten digits, 20 % of the pixels hidden, with "
+                 f"convolutional networks (the 'mnist' preset, {mnist_iterations:,} iterations). "
+                 "On a CPU that takes about "
+                 f"{mnist_iterations * CPU_SECONDS_PER_MNIST_ITERATION / 60:.0f} minutes "
+                 "(roughly a second per iteration on two cores); a GPU is much faster. The "
+                 "Train page times a few iterations and shows its estimate before you start."):
         state.set_data_choice(state.DataChoice(source="mnist", display_name="mnist",
                                                max_rows=5000))
         state.set_train_choice(state.TrainChoice(preset_name="mnist", base_preset="mnist",
@@ -89,5 +100,25 @@ with right:
         state.forget_widgets("train")
         state.forget_widgets("data")
         st.switch_page("pages/train.py")
+    training = runtime.snapshot(state.train_job_id())
+    training = training is not None and not training.done
+    if st.button("Explore a trained MNIST model", width="stretch", disabled=training,
+                 key=state.widget_key(PAGE, "explore_mnist"),
+                 help="A training job of this session is running: stop it on the Train page "
+                 "first, or wait for it." if training else "No training: load the MNIST model "
+                 "that ships with HexaGAN Studio (trained on the official training images) "
+                 "in a few seconds, and see its samples and hidden space."):  # fmt: skip
+        with st.spinner("Loading the trained MNIST model and real digits to show it on…"):
+            job_id = runtime.start_exploring_mnist()
+            loaded = runtime.job_manager().wait(job_id, timeout=components.LOAD_WAIT_S)
+        if loaded.result is not None:
+            if state.train_job_id():  # one model per session: free the previous one
+                runtime.job_manager().forget(state.train_job_id())
+            state.set_train_job_id(job_id)
+            st.switch_page("pages/samples.py")
+        runtime.job_manager().forget(job_id)
+        st.error(components.escape_markdown(
+            f"Could not load the trained MNIST model: {loaded.error or 'it took too long.'}"
+        ))  # fmt: skip
     st.caption("Or go step by step: **1 Data** → **2 Train** → **3 Explore**. "
                "**4 Teach** runs the missing-rate study for a class.")

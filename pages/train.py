@@ -4,7 +4,7 @@ import streamlit as st
 
 from hexagan_core.config import PRESETS, HexaGANConfig, preset
 from hexagan_core.device import DeviceChoice, accelerator, choose_device
-from hexagan_core.experiment import RunOptions, preset_for_data
+from hexagan_core.experiment import RunOptions, preset_for_data, training_config
 from hexagan_core.jobs import PAUSE_EXPIRY_S
 from ui import charts, components, forms, runtime, state
 from ui import data as data_ui
@@ -14,7 +14,10 @@ PRESET_HELP = {
     "default": "measured best on validation data for a CPU budget",
     "paper": "the supplement's values (n_critic 5, n_CG 10, RMSProp, zero-centred penalty)",
     "official": "the official TensorFlow code's deviations",
-    "mnist": "convolutional networks for 28×28 images, weight clipping",
+    "mnist": "convolutional networks for 28×28 images, weight clipping, and the fixes that keep "
+             "G_CG from collapsing to one image",
+    "mnist_quick": "the same, short: about five minutes on two CPU cores",
+    "mnist_paper": "the supplement's MNIST settings as they are (G_CG collapses)",
 }
 STATUS_TEXT = {
     "queued": "Queued: waiting for the GPU, which another job is using.",
@@ -35,6 +38,10 @@ data = state.data_choice()
 choice = state.train_choice()
 manager = runtime.job_manager()
 job_id, snap = components.attached_job(state.train_job_id, state.set_train_job_id, "training job")
+if snap is not None and snap.kind == "load":  # the shipped model: nothing trained here yet
+    st.info("This session explores the trained MNIST model that ships with HexaGAN Studio "
+            "(**3 Explore**). Start training below to train a model of your own instead.")
+    snap = None
 busy = snap is not None and not snap.done
 
 st.info(f"**Data:** {components.escape_markdown(data.display_name)} · "
@@ -107,6 +114,12 @@ if config is not None:
     auto_device = _auto_device(config) if device == "auto" else None
     if auto_device is not None:
         st.caption(f"Device 'auto' trains on {auto_device.reason}.")
+    if not busy:  # before Start: how long it will take, timed on the chosen data
+        options = _run_options(config)
+        estimate = data_ui.duration_estimate(data, training_config(options)[1], options.device)
+        if estimate is not None:
+            st.caption(f"Estimated training time on {options.device}: {estimate}; validation "
+                       "reports and baselines come on top.")
 
 # --- controls -----------------------------------------------------------------------------------
 

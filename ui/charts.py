@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 __all__ = [
     "CLASS_PALETTE",
@@ -38,6 +39,7 @@ __all__ = [
     "missingness_figure",
     "real_vs_generated_figure",
     "results_frame",
+    "sample_quality_figure",
     "thin",
     "study_figure",
     "study_summary",
@@ -435,6 +437,44 @@ def real_vs_generated_figure(
     fig.update_yaxes(title_text=None)
     fig.update_yaxes(title_text="density" if numeric else "share of rows", col=1)
     return _style(fig, None, height=380)
+
+
+def sample_quality_figure(per_class: pd.DataFrame, class_names: Sequence[str]) -> go.Figure:
+    """Agreement (top) and spread ratio (bottom) per class, in the class colours.
+
+    `per_class`: `quality.SampleQuality.per_class` (class as the label's position in
+    `class_names`, agreement, spread_ratio). Dashed lines: chance (1 / classes) and 1 (samples as
+    varied as real rows).
+    """
+    names = [str(class_names[int(c)]) for c in per_class["class"]]
+    colors = [class_color(n, class_names) for n in names]
+    fig = make_subplots(
+        rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.16,
+        subplot_titles=("agreement: share of samples labelled with their class",
+                        "spread ratio: generated spread / real spread"),
+    )  # fmt: skip
+    for row, column, text in ((1, "agreement", "%{y:.0%}"), (2, "spread_ratio", "%{y:.2f}")):
+        fig.add_trace(
+            go.Bar(
+                x=names, y=per_class[column].tolist(), marker={"color": colors}, name=column,
+                showlegend=False, hovertemplate=f"class %{{x}}: {text}<extra>{column}</extra>",
+            ),
+            row=row, col=1,
+        )  # fmt: skip
+    chance = 1 / max(1, len(class_names))
+    fig.add_hline(y=chance, line={"dash": "dash", "color": "#7f7f7f", "width": 1}, row=1, col=1,
+                  annotation_text=f"chance {chance:.2f}", annotation_position="top left")
+    fig.add_hline(y=1.0, line={"dash": "dash", "color": "#7f7f7f", "width": 1}, row=2, col=1,
+                  annotation_text="as varied as real rows", annotation_position="top left")
+    largest = per_class["spread_ratio"].max()  # NaN-skipping; NaN when no class has a ratio
+    fig.update_yaxes(range=[0, 1.05], tickformat=".0%", row=1, col=1)
+    top = 1.2 if pd.isna(largest) else max(1.2, float(largest) * 1.1)
+    fig.update_yaxes(range=[0, top], row=2, col=1)
+    fig.update_xaxes(type="category", tickfont={"size": 12})
+    fig.update_annotations(font={"size": 12})
+    fig = _style(fig, None, height=430)
+    fig.update_layout(margin={"t": 40})
+    return fig
 
 
 # --- Missing-rate study -------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Small pieces several pages share: the trained-model guard, durations, notes, data badges."""
+"""Small pieces several pages share: the trained-model guard, durations, notes, data badges, the
+shipped model's summary and the samples' quality."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from hexagan_core import explore
 from hexagan_core.experiment import RunResult
 from hexagan_core.jobs import JobSnapshot
+from hexagan_core.quality import SampleQuality
 from ui import charts, runtime, state
 
 __all__ = [
@@ -19,12 +22,17 @@ __all__ = [
     "page_link",
     "results_table",
     "run_downloads",
+    "sample_quality",
+    "shipped_model_info",
     "trained_result_or_stop",
     "use_the_router",
 ]
 
 TRAIN_PAGE = "pages/train.py"
 DATA_PAGE = "pages/data.py"
+HOME_PAGE = "pages/home.py"
+LOAD_WAIT_S = 60.0
+"""How long a page waits for a shipped model that is still loading (it takes seconds)."""
 
 
 # Inline Markdown that Streamlit interprets: emphasis, code, links, HTML-like tags, headings,
@@ -106,15 +114,24 @@ def page_link(path: str, label: str, icon: str) -> None:
 
 
 def trained_result_or_stop() -> tuple[str, RunResult]:
-    """The session's finished training job and its result; otherwise say what to do and stop."""
+    """The key of the session's finished job's views (`runtime.view_key`: its id, or the
+    shipped model's) and its result; otherwise say what to do and stop."""
     job_id = state.train_job_id()
     snap = runtime.snapshot(job_id)
+    if snap is not None and snap.kind == "load" and not snap.done:
+        with st.spinner("Loading the trained model…"):
+            snap = runtime.job_manager().wait(snap.job_id, timeout=LOAD_WAIT_S)
     if snap is None:
         if job_id:
             st.warning("That training job is no longer known here (the server was restarted?).")
             state.set_train_job_id(None)
         st.info("Train a model first on the Train page; this page then shows what it learned.")
         page_link(TRAIN_PAGE, "Go to Train", ":material/model_training:")
+        st.stop()
+    if snap.kind == "load" and snap.result is None:
+        st.info("Still loading the trained model; reload this page in a moment." if not snap.done
+                else escape_markdown(f"The trained model could not be loaded: {snap.error}"))
+        page_link(HOME_PAGE, "Back to Home", ":material/home:")
         st.stop()
     if not snap.done:
         progress = snap.iteration / snap.total if snap.total else 0.0
@@ -129,7 +146,38 @@ def trained_result_or_stop() -> tuple[str, RunResult]:
         st.error(escape_markdown(message))
         page_link(TRAIN_PAGE, "Train again", ":material/model_training:")
         st.stop()
-    return snap.job_id, snap.result
+    return runtime.view_key(snap.job_id, snap.result), snap.result
+
+
+def shipped_model_info(result: RunResult) -> None:
+    """For a shipped model (not trained here), what it is and how it scored; else nothing."""
+    summary = explore.shipped_model_summary(result)
+    if summary:
+        st.info(escape_markdown(summary), icon=":material/inventory_2:")
+
+
+def sample_quality(quality: SampleQuality, class_names: list[str], judged_on: str) -> None:
+    """The samples' agreement and spread, overall and per class, and how to read them.
+    `judged_on`: what the judge was fitted on, in words."""
+    agreement, spread, accuracy = st.columns(3)
+    agreement.metric("Agreement", f"{quality.agreement:.0%}",
+                     help="Share of all samples the judge labels with the class they were asked "
+                          "for.")  # fmt: skip
+    spread.metric("Spread ratio", f"{quality.spread_ratio:.2g}",
+                  help="Mean over the classes of the samples' spread over the real rows'.")
+    accuracy.metric("Judge's accuracy", f"{quality.judge_accuracy:.0%}",
+                    help="On real rows it was not fitted on: how far the judge itself can be "
+                         "trusted.")  # fmt: skip
+    st.plotly_chart(charts.sample_quality_figure(quality.per_class, class_names),
+                    key="sample_quality")  # fmt: skip
+    st.caption(
+        f"Judge: a logistic regression fitted on {judged_on} (its accuracy is on other real "
+        f"rows); it reads {quality.n_per_class} samples of each class. Agreement: the share of "
+        f"samples it labels with their class (chance: 1/{len(class_names)} = "
+        f"{1 / len(class_names):.2f}). Spread: the mean pairwise distance between the samples of "
+        "a class over that between real rows of the class (about 1: as varied as the data; 0: "
+        "every sample identical)."
+    )
 
 
 def results_table(report: dict) -> None:

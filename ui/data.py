@@ -1,4 +1,5 @@
-"""Data for the pages: cached loading, saved uploads, column summaries and the mask preview.
+"""Data for the pages: cached loading, saved uploads, column summaries, the mask preview and
+the duration estimate.
 
 Uploads are saved as bytes to a private temporary folder (the engine's `RunOptions.data` takes a
 path) and only ever parsed by `hexagan_core.data.read_csv`; nothing in them is executed. Loaded
@@ -21,6 +22,7 @@ import streamlit as st
 
 from hexagan_core.config import WIDE_FEATURES, HexaGANConfig, penalty_cost_note
 from hexagan_core.data import Dataset
+from hexagan_core.estimate import DurationEstimate, estimate_duration
 from hexagan_core.experiment import load_dataset
 from hexagan_core.protocol import Experiment, prepare
 from ui.state import DataChoice, UploadedData
@@ -28,6 +30,7 @@ from ui.state import DataChoice, UploadedData
 __all__ = [
     "Preview",
     "column_summary",
+    "duration_estimate",
     "label_candidates",
     "load",
     "preview",
@@ -144,12 +147,11 @@ def _experiment_rows(experiment: Experiment) -> tuple[np.ndarray, np.ndarray]:
     return rows[order], x_input[order]
 
 
-@st.cache_resource(max_entries=8, show_spinner="Preparing the preview…")
-def preview(
-    _dataset: Dataset, key: tuple, choice: DataChoice, n_rows: int = 12, max_columns: int = 14
-) -> Preview:
-    """Run `protocol.prepare` with the chosen settings; `key` identifies the dataset."""
-    experiment = prepare(
+@st.cache_resource(max_entries=4, show_spinner="Preparing the data…")
+def _prepared(_dataset: Dataset, key: tuple, choice: DataChoice) -> Experiment:
+    """`protocol.prepare` with the chosen settings (as the run will); `key` identifies the
+    dataset."""
+    return prepare(
         _dataset,
         missing_rate=choice.missing_rate,
         mechanism=choice.mechanism,
@@ -157,6 +159,14 @@ def preview(
         imbalance_ratio=choice.imbalance_ratio,
         seed=choice.seed,
     )
+
+
+@st.cache_resource(max_entries=8, show_spinner="Preparing the preview…")
+def preview(
+    _dataset: Dataset, key: tuple, choice: DataChoice, n_rows: int = 12, max_columns: int = 14
+) -> Preview:
+    """What the protocol hides with the chosen settings; `key` identifies the dataset."""
+    experiment = _prepared(_dataset, key, choice)
     rows, x_input = _experiment_rows(experiment)
     original = _dataset.features.iloc[rows].reset_index(drop=True)
     blanked = experiment.to_original_units(x_input)
@@ -202,4 +212,29 @@ def penalty_note(choice: DataChoice, config: HexaGANConfig) -> str | None:
 def chosen_preview(choice: DataChoice) -> Preview:
     """The preview of the chosen data and protocol (cached; ValueError for unusable data)."""
     dataset = load(choice.source, choice.label, choice.max_rows, choice.seed)
-    return preview(dataset, (choice.source, choice.label, choice.max_rows, choice.seed), choice)
+    return preview(dataset, _dataset_key(choice), choice)
+
+
+def _dataset_key(choice: DataChoice) -> tuple:
+    return (choice.source, choice.label, choice.max_rows, choice.seed)
+
+
+@st.cache_data(max_entries=16, show_spinner="Timing a few training iterations…")
+def duration_estimate(
+    choice: DataChoice, config: HexaGANConfig, device: str
+) -> DurationEstimate | None:
+    """How long training `config` on the chosen data will take on `device`, from a few timed
+    iterations on its training rows (`estimate.estimate_duration`, at most about a second of
+    probing). None for data that cannot be used (the Data page and the run say why) and for
+    engine 'compiled', whose probe would compile first (the run says how long, once compiled).
+    """
+    if config.engine == "compiled":
+        return None
+    try:
+        dataset = load(choice.source, choice.label, choice.max_rows, choice.seed)
+        train = _prepared(dataset, _dataset_key(choice), choice).train
+        return estimate_duration(
+            config, train.x_input, train.y_input, device=device, max_probe_seconds=1.0
+        )
+    except ValueError:
+        return None

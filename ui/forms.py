@@ -46,7 +46,7 @@ FIELD_GROUPS: dict[str, tuple[str, ...]] = {
         "recon_drop_rate", "noise_scale", "classifier_balance",
     ),
     "Optimisation": ("optimizer", "lr", "lr_cg", "lr_c", "lr_decay", "c_weight_decay"),
-    "Networks": ("architecture", "engine"),
+    "Networks": ("architecture", "engine", "latent", "noise_dim", "cg_critic", "cg_leak"),
 }  # fmt: skip
 
 # Shown in scientific notation (learning rates and small weights).

@@ -1,6 +1,7 @@
-"""Process-wide workers: the one JobManager and the background hidden-space projections.
+"""Process-wide workers: the one JobManager, the background hidden-space projections and the
+loaded shipped model.
 
-Both live in `st.cache_resource`, so every session shares them; they are thread-safe, and a
+All live in `st.cache_resource`, so every session shares them; they are thread-safe, and a
 session only reaches the jobs whose ids it holds (ui.state). No function that runs in a worker
 thread calls Streamlit.
 """
@@ -24,6 +25,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from hexagan_core import pretrained
 from hexagan_core.embed import embed, hidden_space_points
 from hexagan_core.experiment import RunResult
 from hexagan_core.jobs import JobManager, JobSnapshot
@@ -38,6 +40,8 @@ __all__ = [
     "model_zip",
     "predictions_csv",
     "snapshot",
+    "start_exploring_mnist",
+    "view_key",
 ]
 
 
@@ -55,6 +59,57 @@ def snapshot(job_id: str | None) -> JobSnapshot | None:
         return job_manager().snapshot(job_id)
     except KeyError:
         return None
+
+
+# --- the shipped MNIST model ---------------------------------------------------------------------
+
+
+class _ShippedModels:
+    """The shipped models loaded so far, each once per process and folder version (a second
+    click is instant; a model replaced on disk is read again). A failed load is not kept, so
+    the next click tries again. Thread-safe: the loads run in job threads."""
+
+    def __init__(self) -> None:
+        self._results: dict[tuple[str, int], RunResult] = {}
+        self._lock = threading.Lock()
+
+    def get(self, directory: Path) -> RunResult:
+        saved = directory / "model.json"
+        if not saved.is_file():
+            raise FileNotFoundError(f"{saved} does not exist (the model is not installed).")
+        key = (str(directory), saved.stat().st_mtime_ns)
+        with self._lock:  # one load at a time: two quick clicks load it once
+            if key not in self._results:
+                self._results[key] = pretrained.explore_mnist(directory)
+            return self._results[key]
+
+    def key_of(self, result: RunResult) -> str | None:
+        """'shipped:<folder>:<version>' for a model loaded here, else None."""
+        with self._lock:
+            for (directory, version), loaded in self._results.items():
+                if loaded is result:
+                    return f"shipped:{directory}:{version}"
+        return None
+
+
+@st.cache_resource
+def _shipped_models() -> _ShippedModels:
+    return _ShippedModels()
+
+
+def start_exploring_mnist() -> str:
+    """Start a job that loads the shipped MNIST model with real digits to explore it on
+    (`pretrained.explore_mnist` on `pretrained.SHIPPED_MNIST`); return its id. It ends
+    "finished" like a training job, so the explore pages show it."""
+    directory, models = Path(pretrained.SHIPPED_MNIST), _shipped_models()
+    return job_manager().start_loading(lambda: models.get(directory))
+
+
+def view_key(job_id: str, result: RunResult) -> str:
+    """The key the pages cache a result's views under (samples, projections): its job id; for
+    the shipped model, which every click's job shares, the loaded model's own, so that its
+    views are computed once per process."""
+    return _shipped_models().key_of(result) or job_id
 
 
 # --- the hidden-space projections ---------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Helpers for the AppTests: run one page with state preset, re-run it while jobs work.
+"""Helpers for the AppTests: run one page with state preset, re-run it while jobs work, and
+save a tiny stand-in for the shipped MNIST model.
 
 Each page is run on its own (`AppTest.from_file(page)`), with the state an earlier page would
 have left written through `ui.state.preset_session` (STYLE.md section 5). Jobs run for real, in
@@ -18,8 +19,14 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # `pytest` without `python -m`: make the pages' imports resolve
     sys.path.insert(0, str(REPO))
 
+import numpy as np  # noqa: E402
+
 from hexagan_core.config import preset  # noqa: E402
+from hexagan_core.data import Dataset, load_builtin  # noqa: E402
 from hexagan_core.experiment import RunOptions  # noqa: E402
+from hexagan_core.persist import Pipeline  # noqa: E402
+from hexagan_core.protocol import prepare  # noqa: E402
+from hexagan_core.train import fit  # noqa: E402
 from ui import runtime  # noqa: E402
 from ui.state import preset_session  # noqa: E402
 
@@ -65,3 +72,33 @@ def train(**options) -> str:
     snap = wait_for_job(job_id)
     assert snap.status == "finished", snap.error
     return job_id
+
+
+TINY_MNIST_METRICS = {
+    "train_images": 150, "missing_rate": 0.5, "label_missing_rate": 0.5, "iterations": 2,
+    "device": "cpu", "train_seconds": 3.0, "test_images": 10_000, "test_rmse_pixels": 0.3,
+    "knn_test_rmse_pixels": 0.2, "test_accuracy": 0.25,
+    "samples": {"agreement": 0.1, "spread_ratio": 0.01, "judge_accuracy": 0.85},
+}  # fmt: skip
+"""Made-up metrics saved with the stand-in, as `pretrained.train_mnist_model` saves real ones."""
+
+
+def save_tiny_mnist_model(directory: Path) -> Path:
+    """A stand-in for the shipped MNIST model, saved as the real one is (no critics, float16):
+    the 'mnist' preset trained for 2 iterations on 200 digits. It can be explored like the real
+    one; its quality is beside the point."""
+    digits = load_builtin("mnist", download=False)
+    rows = np.random.default_rng(0).choice(len(digits.features), 200, replace=False)
+    dataset = Dataset(
+        name="mnist", features=digits.features.iloc[rows].reset_index(drop=True),
+        labels=digits.labels[rows], class_names=digits.class_names,
+        label_name=digits.label_name, notes=[], image_shape=digits.image_shape,
+    )  # fmt: skip
+    experiment = prepare(dataset, missing_rate=0.5, label_missing_rate=0.5, seed=0)
+    train = experiment.train
+    model = fit(preset("mnist", iterations=2, eval_every=1), train.x_input, train.y_input,
+                device="cpu")  # fmt: skip
+    pipeline = Pipeline(model, experiment.encoder, experiment.scaler, dataset.class_names,
+                        dataset.label_name)  # fmt: skip
+    return pipeline.save(directory, extra={"metrics": TINY_MNIST_METRICS}, critics=False,
+                         half=True)  # fmt: skip

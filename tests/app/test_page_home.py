@@ -1,15 +1,32 @@
-"""Home and the entry point: the router, the six-network diagram, the one-click starts."""
+"""Home and the entry point: the router, the six-network diagram, the one-click starts and
+exploring the shipped MNIST model."""
+
+import shutil
+import time
 
 from apptest_support import REPO
 from streamlit.testing.v1 import AppTest
 
-from ui.state import widget_key
+from hexagan_core import pretrained
+from hexagan_core.config import preset
+from hexagan_core.experiment import RunOptions
+from ui import runtime
+from ui.state import preset_session, widget_key
+
+EXPLORE = widget_key("home", "explore_mnist")
 
 NETWORKS = ("E", "G_MI", "D_MI", "G_CG", "D_CG", "C")
 
 
-def _app() -> AppTest:
-    return AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
+def _plain(markdown: str) -> str:
+    """Text shown as Markdown with its specials escaped, as the reader sees it."""
+    return markdown.replace("\\", "")
+
+
+def _app(**state) -> AppTest:
+    app = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    preset_session(app.session_state, **state)
+    return app.run()
 
 
 def test_app_entry_point_renders_home():
@@ -42,7 +59,7 @@ def test_every_page_is_registered_in_its_section():
 
 def test_one_click_breast_start_opens_train_with_that_data():
     app = _app()
-    app.button[0].click().run()
+    app.button(key=widget_key("home", "breast")).click().run()
     assert not app.exception
     assert app.title[0].value == "Train"
     assert "breast · 20% hidden (MCAR)" in app.info[0].value
@@ -50,10 +67,91 @@ def test_one_click_breast_start_opens_train_with_that_data():
 
 def test_one_click_mnist_start_selects_the_mnist_preset():
     app = _app()
-    app.button[1].click().run()
+    button = app.button(key=widget_key("home", "mnist"))
+    iterations = preset("mnist").iterations
+    assert (f"the 'mnist' preset, {iterations:,} iterations). On a CPU that takes about "
+            f"{iterations / 60:.0f} minutes") in button.help
+    assert "shows its estimate before you start" in button.help
+    button.click().run()
     assert not app.exception
     assert app.title[0].value == "Train"
     assert "mnist · 20% hidden (MCAR) · 5,000 rows" in app.info[0].value
-    preset = next(s for s in app.selectbox if s.label == "Preset")
-    assert preset.value == "mnist"
+    chosen = next(s for s in app.selectbox if s.label == "Preset")
+    assert chosen.value == "mnist"
     assert app.selectbox(key=widget_key("train", "architecture")).value == "mnist"
+    # Before Start: the estimated duration, timed on the chosen digits with the mnist preset.
+    (estimate,) = [c.value for c in app.caption if c.value.startswith("Estimated training time")]
+    assert "on cpu: about " in estimate and f"for {iterations:,} iterations (timed on " in estimate
+
+
+def test_explore_a_trained_mnist_model_loads_it_and_opens_samples(monkeypatch, tiny_mnist_model):
+    monkeypatch.setattr(pretrained, "SHIPPED_MNIST", tiny_mnist_model)
+    app = _app()
+    app.button(key=EXPLORE).click().run()
+    assert not app.exception
+    assert app.title[0].value == "Samples"
+    job_id = app.query_params["job"]
+    snap = runtime.snapshot(job_id)
+    assert (snap.kind, snap.status) == ("load", "finished")
+    assert snap.result.report["shipped_model"] == str(tiny_mnist_model)
+    assert any(_plain(i.value).startswith("The shipped model, trained on the official training")
+               for i in app.info)  # fmt: skip
+    assert [s.value for s in app.subheader][0] == "Class-conditional digits"
+
+    # A second click (another session) gets the same loaded model at once, as a new job.
+    start = time.monotonic()
+    again = _app()
+    again.button(key=EXPLORE).click().run()
+    assert not again.exception and again.title[0].value == "Samples"
+    second = again.query_params["job"]
+    assert runtime.snapshot(second).result is snap.result and second != job_id
+    # ... whose samples and projections are cached under the model, not the job: made once.
+    key = runtime.view_key(second, snap.result)
+    assert key == runtime.view_key(job_id, snap.result) == f"shipped:{tiny_mnist_model}:" + str(
+        (tiny_mnist_model / "model.json").stat().st_mtime_ns
+    )
+    print(f"second click: {time.monotonic() - start:.1f} s")
+
+
+def test_a_missing_model_says_so_on_home(monkeypatch, tmp_path):
+    monkeypatch.setattr(pretrained, "SHIPPED_MNIST", tmp_path / "not-installed")
+    app = _app()
+    app.button(key=EXPLORE).click().run()
+    assert not app.exception
+    assert app.title[0].value == "HexaGAN Studio"
+    (error,) = app.error
+    message = _plain(error.value)
+    assert message.startswith("Could not load the trained MNIST model: FileNotFoundError: ")
+    assert message.endswith("not-installed/model.json does not exist (the model is not installed).")
+
+
+def test_a_damaged_model_says_so_on_home(monkeypatch, tmp_path, tiny_mnist_model):
+    damaged = tmp_path / "mnist"
+    shutil.copytree(tiny_mnist_model, damaged)
+    weights = damaged / "weights.pt"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    monkeypatch.setattr(pretrained, "SHIPPED_MNIST", damaged)
+    app = _app()
+    app.button(key=EXPLORE).click().run()
+    assert not app.exception
+    assert app.title[0].value == "HexaGAN Studio"
+    (error,) = app.error
+    message = _plain(error.value)
+    assert message.startswith("Could not load the trained MNIST model: ValueError: ")
+    assert "weights.pt: not a readable PyTorch weights file" in message
+
+
+def test_explore_waits_while_a_training_of_the_session_runs():
+    job_id = runtime.job_manager().start_training(
+        RunOptions(data="breast", iterations=200_000, device="cpu")
+    )
+    try:
+        app = _app(train_job=job_id)
+        assert not app.exception
+        button = app.button(key=EXPLORE)
+        assert button.disabled and "stop it on the Train page" in button.help
+    finally:
+        runtime.job_manager().stop(job_id)
+    runtime.job_manager().wait(job_id, timeout=60)
+    assert not _app(train_job=job_id).button(key=EXPLORE).disabled
+

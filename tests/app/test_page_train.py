@@ -59,7 +59,8 @@ def test_default_on_mnist_shows_and_edits_the_mnist_preset():
     assert not at.exception and explained(at)
     assert at.selectbox(key=widget_key("train", "preset")).value == "default"
     assert at.selectbox(key=widget_key("train", "architecture")).value == "mnist"
-    assert at.number_input(key=widget_key("train", "iterations")).value == 1000
+    iterations = at.number_input(key=widget_key("train", "iterations")).value
+    assert iterations == preset("mnist").iterations
     at.selectbox(key=widget_key("train", "preset")).set_value("paper").run()
     assert not at.exception and not explained(at)
     assert at.selectbox(key=widget_key("train", "architecture")).value == "paper"
@@ -244,3 +245,12 @@ def _chart_rows(chart) -> pd.DataFrame:
     """The rows Streamlit sends with a Vega-Lite chart (one Arrow dataset)."""
     (dataset,) = chart.proto.datasets
     return pa.ipc.open_stream(dataset.data.data).read_all().to_pandas()
+
+
+def test_a_session_exploring_the_shipped_model_can_train_its_own(shipped_job):
+    at = page_test("train", train_job=shipped_job).run()
+    assert not at.exception
+    assert any("explores the trained MNIST model" in i.value for i in at.info)
+    assert any("No training yet" in i.value for i in at.info)
+    assert not at.success and not at.error  # no results table for a model not trained here
+    assert not at.button(key=widget_key("train", "start")).disabled

@@ -1,7 +1,12 @@
-"""The Samples page's data: digit grids, imputation triplets and generated rows."""
+"""The Samples page's data: digit grids, imputation triplets, generated rows, the samples'
+quality, and the summary of a shipped model."""
+
+from dataclasses import replace
 
 import numpy as np
 import pytest
+from scipy.spatial.distance import pdist
+from sklearn.linear_model import LogisticRegression
 
 from hexagan_core.config import preset
 from hexagan_core.experiment import RunOptions, RunResult, run_experiment
@@ -9,7 +14,10 @@ from hexagan_core.explore import (
     digit_grid,
     generated_rows,
     imputation_triplets,
+    is_shipped,
     real_vs_generated,
+    sample_quality,
+    shipped_model_summary,
 )
 from hexagan_core.model import HexaGANModel, resolve_device
 from hexagan_core.networks import build_networks
@@ -126,3 +134,73 @@ def test_real_vs_generated_long_format(breast):
     np.testing.assert_allclose(generated["value"].to_numpy()[:20], expected)
     with pytest.raises(ValueError, match="Unknown column 'radius'"):
         real_vs_generated(breast, "radius")
+
+
+def test_sample_quality_judges_with_training_rows_against_test_rows(digits):
+    experiment, model = digits.experiment, digits.model
+    quality = sample_quality(digits, per_class=5, seed=2)
+    frame = quality.per_class
+    assert list(frame["class"]) == list(range(10))
+    # Agreement: a share of 5 samples; the judge is a logistic regression on the training split.
+    assert np.isin(frame["agreement"] * 5, np.arange(6)).all()
+    judge = LogisticRegression(max_iter=300).fit(experiment.train.x_true, experiment.train.y_true)
+    for label in (0, 7):
+        samples, _ = model.sample(label, 5, seed=2)
+        expected = np.mean(judge.predict(samples) == label)
+        assert frame.loc[label, "agreement"] == pytest.approx(expected)
+    # The judge's accuracy is on the test split's rows, which also set the real spread.
+    test = experiment.test
+    assert quality.judge_accuracy == pytest.approx(judge.score(test.x_true, test.y_true))
+    real = test.x_true[test.y_true == 3][:5]
+    assert frame.loc[3, "spread_real"] == pytest.approx(pdist(real).mean())
+    samples, _ = model.sample(3, 5, seed=2)
+    assert frame.loc[3, "spread_generated"] == pytest.approx(pdist(samples).mean(), rel=1e-5)
+    assert frame.loc[3, "spread_ratio"] == pytest.approx(
+        frame.loc[3, "spread_generated"] / frame.loc[3, "spread_real"]
+    )
+    assert quality.agreement == pytest.approx(frame["agreement"].mean())
+
+
+def test_sample_quality_of_a_table_and_its_refusals(breast):
+    quality = sample_quality(breast, per_class=10, seed=0)
+    assert list(quality.per_class["class"]) == [0, 1] and quality.n_per_class == 10
+    assert 0.5 < quality.judge_accuracy <= 1.0  # breast cancer is nearly linearly separable
+    with pytest.raises(ValueError, match="trained without labels"):
+        sample_quality(RunResult(breast.experiment, _unlabelled_model(30), {}))
+    with pytest.raises(ValueError, match="'per_class' parameter of SampleJudge.assess"):
+        sample_quality(breast, per_class=1)
+
+
+def _shipped(result, report, notes):
+    dataset = replace(result.experiment.dataset, notes=notes)
+    return RunResult(replace(result.experiment, dataset=dataset), result.model, report)
+
+
+METRICS = {
+    "train_images": 54_000, "missing_rate": 0.5, "label_missing_rate": 0.5, "iterations": 10_000,
+    "device": "cuda", "train_seconds": 754.0, "test_images": 10_000, "test_rmse_pixels": 0.1234,
+    "knn_test_rmse_pixels": 0.2101, "test_accuracy": 0.9712, "selected_iteration": None,
+    "samples": {"agreement": 0.8125, "spread_ratio": 0.734, "judge_accuracy": 0.92},
+}  # fmt: skip
+
+
+def test_a_shipped_model_is_summarised_from_its_saved_metrics(digits):
+    note = "the shipped model, trained on the official training images; shown on 3,000 digits"
+    shipped = _shipped(digits, {"shipped_model": "/m", "metrics": METRICS}, [note, "other"])
+    assert is_shipped(shipped) and not is_shipped(digits)
+    assert shipped_model_summary(digits) is None
+    assert shipped_model_summary(shipped) == (
+        "The shipped model, trained on the official training images; shown on 3,000 digits. "
+        "Training: 54,000 images, 50% of the pixels and 50% of the labels hidden, 10,000 "
+        "iterations on cuda in 13 min. Scored when saved, on the 10,000 official test images: "
+        "pixel RMSE 0.123 on the removed pixels (kNN 0.210), C's accuracy 97.1%, samples' "
+        "agreement 0.81 (chance 0.10), spread ratio 0.73."
+    )
+
+
+def test_a_shipped_model_with_partial_metrics_still_gets_a_summary(digits):
+    partial = {"iterations": 600, "test_accuracy": "n/a", "samples": {"agreement": float("nan")}}
+    shipped = _shipped(digits, {"shipped_model": "/m", "metrics": partial}, [])
+    assert shipped_model_summary(shipped) == "The shipped model. Training: 600 iterations."
+    bare = _shipped(digits, {"shipped_model": "/m"}, ["shown on 5 digits"])
+    assert shipped_model_summary(bare) == "Shown on 5 digits."

@@ -157,6 +157,56 @@ def test_a_job_out_of_memory_says_how_much_it_asked_for(monkeypatch):
     assert snap.error.startswith("out of memory on the GPU (CUDA): an allocation of 2.00 GiB ")
 
 
+def test_a_loading_job_ends_finished_with_what_it_loaded(manager):
+    loaded = RunResult(experiment=None, model=None, report={"shipped_model": "somewhere"})
+    job_id = manager.start_loading(lambda: loaded)
+    snap = manager.wait(job_id, timeout=30)
+    assert (snap.kind, snap.status, snap.device) == ("load", "finished", "cpu")
+    assert snap.result is loaded and snap.error is None
+    assert (snap.iteration, snap.total, snap.history) == (0, 0, ())
+    assert snap.iterations_per_second is None and snap.eta_seconds is None
+
+
+def test_a_failing_load_reports_one_line(manager):
+    def load():
+        raise ValueError("/models/mnist is not a saved HexaGAN model:\n config.json is missing.")
+
+    snap = manager.wait(manager.start_loading(load), timeout=30)
+    assert snap.status == "failed" and snap.result is None
+    assert snap.error == (
+        "ValueError: /models/mnist is not a saved HexaGAN model: config.json is missing."
+    )
+
+
+def test_wait_returns_at_its_timeout_while_the_job_runs(manager):
+    release = threading.Event()
+    loaded = RunResult(experiment=None, model=None, report={})
+    job_id = manager.start_loading(lambda: release.wait(30) and loaded)
+    start = time.monotonic()
+    snap = manager.wait(job_id, timeout=0.2)
+    assert 0.2 <= time.monotonic() - start < 5.0
+    assert snap.status == "running" and not snap.done
+    release.set()
+    assert manager.wait(job_id, timeout=30).result is loaded
+    with pytest.raises(KeyError):
+        manager.wait("0" * 32)
+
+
+def test_a_load_never_waits_in_the_gpu_queue(monkeypatch):
+    # A training job holds the one GPU slot; a load on the same device still runs at once.
+    release = threading.Event()
+    monkeypatch.setattr(jobs.experiment, "run_experiment", lambda options, **_: release.wait(30))
+    manager = JobManager(gpu_slots=1, resolve_device=lambda d: "cuda")
+    training = manager.start_training(_options(20, device="auto"))
+    _wait(manager, training, lambda s: s.status == "running")
+    loaded = RunResult(experiment=None, model=None, report={})
+    snap = manager.wait(manager.start_loading(lambda: loaded, device="cuda"), timeout=10)
+    assert snap.status == "finished" and snap.result is loaded
+    assert manager.snapshot(training).status == "running"
+    release.set()
+    assert manager.wait(training, timeout=30).status == "finished"
+
+
 def test_bad_study_options_fail_the_job_not_the_caller(manager):
     job_id = manager.start_study(StudyOptions(rates=(1.5,)))
     snap = _wait(manager, job_id, _done)

@@ -2,8 +2,9 @@
 
 Starts `streamlit run app.py` on a free port, uploads a CSV, trains, watches the live curve,
 reattaches to the job from a second tab, times page switches while the job trains, stops it,
-opens the explore pages and runs a tiny missing-rate study. Screenshots of the six pages go to
-test-artifacts/screenshots/ (git-ignored).
+opens the explore pages, runs a tiny missing-rate study, then explores the shipped MNIST model
+from Home (hexagan_core/pretrained/mnist). Screenshots of the six pages and of the shipped
+model's Samples and Hidden space go to test-artifacts/screenshots/ (git-ignored).
 
 Needs `pip install playwright` and Chromium at /usr/bin/chromium (`apt-get install chromium`;
 `playwright install` cannot download here). Without them the test is skipped, except under
@@ -28,6 +29,7 @@ from sklearn.datasets import load_breast_cancer
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
+SHIPPED_MNIST = REPO / "hexagan_core" / "pretrained" / "mnist"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PAGE_SWITCH_LIMIT_S = 2.0
@@ -297,6 +299,28 @@ def _walk(page, server, csv_with_gaps):
     page.get_by_text("What the chart says").wait_for(timeout=120_000)
     _shot(page, "06-missing-rate-study.png")
 
+    # Home: one click loads the shipped MNIST model (no training) and opens its samples.
+    assert (SHIPPED_MNIST / "model.json").is_file(), f"no shipped model at {SHIPPED_MNIST}"
+    _open(page, "Home", "HexaGAN Studio")
+    _main(page).get_by_role("button", name="Explore a trained MNIST model").click()
+    _title(page, "Samples").wait_for(timeout=120_000)
+    page.get_by_text("The shipped model, trained on the official training images").wait_for()
+    page.get_by_text("How recognisable and how varied").wait_for()
+    page.get_by_text("Judge's accuracy", exact=True).wait_for(timeout=120_000)
+    page.get_by_text("Judge: a logistic regression fitted on real digits").wait_for()
+    page.get_by_text("Imputation: original, masked, imputed").wait_for()
+    page.wait_for_function(  # the digit grid, the quality chart and the imputation triplets
+        "() => document.querySelectorAll('.js-plotly-plot').length >= 3", timeout=120_000
+    )
+    _shot(page, "07-shipped-mnist-samples.png")
+
+    # Hidden space of the shipped model: real test digits and generated ones.
+    _open(page, "Hidden space", "Hidden space")
+    page.get_by_text("real digit, not used in training").wait_for(timeout=240_000)
+    page.locator(".js-plotly-plot").first.wait_for()
+    _shot(page, "08-shipped-mnist-hidden-space.png")
+
     for name in ("01-home", "02-data", "03-train-running", "04-hidden-space", "05-samples",
-                 "06-missing-rate-study"):  # fmt: skip
+                 "06-missing-rate-study", "07-shipped-mnist-samples",
+                 "08-shipped-mnist-hidden-space"):  # fmt: skip
         assert (SCREENSHOTS / f"{name}.png").stat().st_size > 10_000
