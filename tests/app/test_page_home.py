@@ -4,9 +4,11 @@ exploring the shipped MNIST model."""
 import shutil
 import time
 
+import torch
 from apptest_support import REPO
 from streamlit.testing.v1 import AppTest
 
+from hexagan_core import device as device_module
 from hexagan_core import pretrained
 from hexagan_core.config import preset
 from hexagan_core.experiment import RunOptions
@@ -65,23 +67,30 @@ def test_one_click_breast_start_opens_train_with_that_data():
     assert "breast · 20% hidden (MCAR)" in app.info[0].value
 
 
-def test_one_click_mnist_start_selects_the_mnist_preset():
+def test_one_click_mnist_start_on_a_cpu_selects_the_quick_preset(monkeypatch):
+    monkeypatch.setattr(device_module, "accelerator", lambda: None)
     app = _app()
     button = app.button(key=widget_key("home", "mnist"))
-    iterations = preset("mnist").iterations
-    assert (f"the 'mnist' preset, {iterations:,} iterations). On a CPU that takes about "
-            f"{iterations / 60:.0f} minutes") in button.help
+    iterations = preset("mnist_quick").iterations
+    assert (f"the 'mnist_quick' preset, {iterations:,} iterations). No GPU here: the quick "
+            f"setting, about {iterations / 60:.0f} minutes") in button.help
     assert "shows its estimate before you start" in button.help
     button.click().run()
     assert not app.exception
     assert app.title[0].value == "Train"
     assert "mnist · 20% hidden (MCAR) · 5,000 rows" in app.info[0].value
     chosen = next(s for s in app.selectbox if s.label == "Preset")
-    assert chosen.value == "mnist"
+    assert chosen.value == "mnist_quick"
     assert app.selectbox(key=widget_key("train", "architecture")).value == "mnist"
-    # Before Start: the estimated duration, timed on the chosen digits with the mnist preset.
+    # Before Start: the estimated duration, timed on the chosen digits with the preset.
     (estimate,) = [c.value for c in app.caption if c.value.startswith("Estimated training time")]
     assert "on cpu: about " in estimate and f"for {iterations:,} iterations (timed on " in estimate
+
+
+def test_one_click_mnist_start_with_a_gpu_selects_the_full_preset(monkeypatch):
+    monkeypatch.setattr(device_module, "accelerator", lambda: torch.device("cuda"))
+    button = _app().button(key=widget_key("home", "mnist"))
+    assert "the 'mnist' preset" in button.help and "A GPU is here: the full setting" in button.help
 
 
 def test_explore_a_trained_mnist_model_loads_it_and_opens_samples(monkeypatch, tiny_mnist_model):
@@ -113,14 +122,19 @@ def test_explore_a_trained_mnist_model_loads_it_and_opens_samples(monkeypatch, t
     print(f"second click: {time.monotonic() - start:.1f} s")
 
 
-def test_a_missing_model_says_so_on_home(monkeypatch, tmp_path):
-    monkeypatch.setattr(pretrained, "SHIPPED_MNIST", tmp_path / "not-installed")
+def _explore_error(monkeypatch, directory) -> str:
+    """The one error Home shows when Explore cannot load the model in `directory`."""
+    monkeypatch.setattr(pretrained, "SHIPPED_MNIST", directory)
     app = _app()
     app.button(key=EXPLORE).click().run()
     assert not app.exception
     assert app.title[0].value == "HexaGAN Studio"
     (error,) = app.error
-    message = _plain(error.value)
+    return _plain(error.value)
+
+
+def test_a_missing_model_says_so_on_home(monkeypatch, tmp_path):
+    message = _explore_error(monkeypatch, tmp_path / "not-installed")
     assert message.startswith("Could not load the trained MNIST model: FileNotFoundError: ")
     assert message.endswith("not-installed/model.json does not exist (the model is not installed).")
 
@@ -130,13 +144,7 @@ def test_a_damaged_model_says_so_on_home(monkeypatch, tmp_path, tiny_mnist_model
     shutil.copytree(tiny_mnist_model, damaged)
     weights = damaged / "weights.pt"
     weights.write_bytes(weights.read_bytes()[:1000])
-    monkeypatch.setattr(pretrained, "SHIPPED_MNIST", damaged)
-    app = _app()
-    app.button(key=EXPLORE).click().run()
-    assert not app.exception
-    assert app.title[0].value == "HexaGAN Studio"
-    (error,) = app.error
-    message = _plain(error.value)
+    message = _explore_error(monkeypatch, damaged)
     assert message.startswith("Could not load the trained MNIST model: ValueError: ")
     assert "weights.pt: not a readable PyTorch weights file" in message
 
