@@ -73,14 +73,16 @@ def _write_readme(out: Path, preset_name: str, overrides: dict, header: dict,
         "float16.",
         "",
         f"- command: `{header['command']}`",
-        f"- commit: {header['git_commit']} (uncommitted changes: {header['git_dirty']})",
+        f"- commit: {header['git_commit']} (uncommitted changes: {header['git_dirty']})"
+        + (f"; {header['note']}" if header.get("note") else ""),
         f"- date: {header['date']}; machine: {header['machine']['processor']}, "
         f"{header['machine']['cores']} cores; device: {metrics['device']}; "
         f"torch {header['versions']['torch']}",
         f"- preset `{preset_name}` with {json.dumps(overrides)}; {metrics['iterations']} "
         f"iterations in {metrics['train_seconds']:.0f} s "
         f"({metrics['seconds_per_iteration']:.3f} s per iteration), networks of iteration "
-        f"{metrics['selected_iteration']} kept (validation RMSE)",
+        f"{metrics['selected_iteration']} kept (validation RMSE), C of iteration "
+        f"{metrics.get('selected_classifier_iteration')} (validation F1)",
         f"- data: {metrics['train_images']:,} official training images "
         f"({metrics['labelled_train_images']:,} with their label), "
         f"{metrics['validation_images']:,} for validation; {metrics['missing_rate']:.0%} of "
@@ -91,7 +93,7 @@ def _write_readme(out: Path, preset_name: str, overrides: dict, header: dict,
         "| measure | value |",
         "| --- | --- |",
         f"| imputation RMSE (pixel intensity 0-1) | {metrics['test_rmse_pixels']:.4f} |",
-        f"| kNN's (k = 5, fitted on {metrics['knn_fit_images']:,} training images) | "
+        f"| kNN's (k = 5, its neighbours among {metrics['knn_fit_images']:,} training images) | "
         f"{metrics['knn_test_rmse_pixels']:.4f} |",
         f"| C's accuracy / macro F1 | {metrics['test_accuracy']:.4f} / "
         f"{metrics['test_macro_f1']:.4f} |",

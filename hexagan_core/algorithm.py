@@ -296,15 +296,23 @@ class Algorithm:
 
     def g_cg_step(self, z: torch.Tensor, y_c: torch.Tensor, reported: bool = True) -> Record:
         """G_CG on L_GCG + alpha2 * L_GMI(x_c) + alpha3 * L_CE(x_c, y_c), from noise z and labels
-        y_c drawn like the real ones (so D_CG cannot tell them apart by y)."""
+        y_c drawn like the real ones (so D_CG cannot tell them apart by y); with mode_seeking,
+        also that weight times L_MS, which rewards samples of a class that differ as their
+        noise does."""
         c, d = self.config, self.d
         x_c, h_c = self.generate(z, y_c)
         loss_g_cg = losses.generator_loss(self.nets["d_cg"](h_c, y_c))
         every_entry_imputed = torch.zeros_like(x_c)  # a generated row has no observed entry
         loss_g_mi_c = self.loss_g_mi(self.nets["d_mi"](x_c, y_c)[..., :d], every_entry_imputed)
         loss_ce_c = losses.classifier_loss(self.nets["classifier"](x_c), y_c)
-        self.update("g_cg", loss_g_cg + c.alpha2 * loss_g_mi_c + c.alpha3 * loss_ce_c)
-        return {"g_cg": loss_g_cg, "g_mi_c": loss_g_mi_c, "ce_c": loss_ce_c}
+        record = {"g_cg": loss_g_cg, "g_mi_c": loss_g_mi_c, "ce_c": loss_ce_c}
+        loss = loss_g_cg + c.alpha2 * loss_g_mi_c + c.alpha3 * loss_ce_c
+        if c.mode_seeking:  # a second sample of each row's class, from the noise reversed
+            z_pair = z.flip(-1)
+            record["ms"] = losses.mode_seeking_loss(x_c, self.generate(z_pair, y_c)[0], z, z_pair)
+            loss = loss + c.mode_seeking * record["ms"]
+        self.update("g_cg", loss)
+        return record
 
     # --- (3) semi-supervised classification -------------------------------------------------
 

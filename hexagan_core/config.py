@@ -108,6 +108,9 @@ class HexaGANConfig:
     cg_critic: str = "concat"
     """How D_CG sees the class: 'concat', [h, y] as its input (paper), or 'projection', a
     learnt direction per class in its last features ('mnist' architecture only)."""
+    mode_seeking: float = 0.0
+    """Weight of the mode-seeking term L_MS in the G_CG update (0 in the paper): it rewards a
+    class's samples for differing as their noise does ('mnist' architecture only)."""
     cg_leak: float = 0.0
     """Negative slope of G_CG's hidden activations: 0, ReLUs (paper); > 0, leaky ReLUs, which
     cannot switch off for good ('mnist' architecture only)."""
@@ -163,11 +166,13 @@ class HexaGANConfig:
                 "are the hand-written MLP updates). Got architecture="
                 f"{self.architecture!r}, optimizer={self.optimizer!r}; use engine='eager'."
             )
-        if self.architecture != "mnist" and (self.cg_critic != "concat" or self.cg_leak):
+        mnist_only = self.cg_critic != "concat" or self.cg_leak or self.mode_seeking
+        if self.architecture != "mnist" and mnist_only:
             raise ValueError(
-                "cg_critic='projection' and cg_leak > 0 are built for the 'mnist' networks only. "
-                f"Got architecture={self.architecture!r} with cg_critic={self.cg_critic!r}, "
-                f"cg_leak={self.cg_leak!r}."
+                "cg_critic='projection', cg_leak > 0 and mode_seeking > 0 are built for the "
+                f"'mnist' networks only. Got architecture={self.architecture!r} with "
+                f"cg_critic={self.cg_critic!r}, cg_leak={self.cg_leak!r}, "
+                f"mode_seeking={self.mode_seeking!r}."
             )
         if self.penalty_projections and self.architecture == "mnist":
             raise ValueError(
@@ -225,6 +230,7 @@ NUMERIC_CONSTRAINTS: dict[str, Interval] = {
     "noise_scale": Interval("float", 0.0, 10.0),
     "noise_dim": Interval("int", 0, 100_000),
     "cg_leak": Interval("float", 0.0, 1.0),
+    "mode_seeking": Interval("float", 0.0, 1e6),
     "lr": Interval("float", 1e-8, 1.0),
     "lr_cg": Interval("float", 1e-8, 1.0),
     "lr_c": Interval("float", 1e-8, 1.0),

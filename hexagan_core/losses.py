@@ -305,3 +305,12 @@ def gain_generator_loss(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tenso
 def gain_generator_loss_grad(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """d / d logits of `gain_generator_loss`: -(1 - m) sigmoid(-logits) / (B d)."""
     return (mask.to(logits.dtype) - 1) * torch.sigmoid(-logits) / logits[0].numel()
+
+
+def mode_seeking_loss(x_a: torch.Tensor, x_b: torch.Tensor, z_a: torch.Tensor,
+                      z_b: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """L_MS (Mao et al., CVPR 2019), (K,): 1 / (eps + mean |x_a - x_b| / mean |z_a - z_b|) over
+    pairs of samples of the same classes from different noise. Small when the samples differ
+    as much as their noise: a generator that ignores z (mode collapse) pays the most."""
+    ratio = (x_a - x_b).abs().mean(dim=(1, 2)) / (z_a - z_b).abs().mean(dim=(1, 2))
+    return 1.0 / (eps + ratio)

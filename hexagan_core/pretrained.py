@@ -137,6 +137,7 @@ def train_mnist_model(
         "label_missing_rate": label_missing_rate,
         "iterations": config.iterations,
         "selected_iteration": _selected_iteration(model),
+        "selected_classifier_iteration": _selected_iteration(model, "best_classifier"),
         "train_seconds": seconds,
         "seconds_per_iteration": seconds / config.iterations,
         "device": str(model.device),
@@ -155,8 +156,9 @@ def train_mnist_model(
     return metrics
 
 
-def _selected_iteration(model: Any) -> int | None:
-    marked = [r["iteration"] for r in model.history if r.get("selected")]
+def _selected_iteration(model: Any, mark: str = "best") -> int | None:
+    """The iteration whose networks were kept (`mark` 'best'; C's: 'best_classifier')."""
+    marked = [r["iteration"] for r in model.history if r.get(mark)]
     return marked[-1] if marked else None
 
 

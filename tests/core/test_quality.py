@@ -115,3 +115,24 @@ def test_a_model_saved_without_critics_imputes_classifies_and_samples_alike(tmp_
     state = torch.load(tmp_path / "weights.pt", weights_only=True)
     assert not any(name.startswith(("d_mi.", "d_cg.")) for name in state)
     assert all(t.dtype == (torch.float16 if half else torch.float32) for t in state.values())
+
+
+def test_mode_seeking_loss_is_largest_when_the_samples_ignore_the_noise():
+    from hexagan_core.losses import mode_seeking_loss
+
+    z_a, z_b = torch.randn(1, 8, 4), torch.randn(1, 8, 4)
+    varied = mode_seeking_loss(z_a, z_b, z_a, z_b)  # samples differ as their noise does
+    same = mode_seeking_loss(z_a, z_a.clone(), z_a, z_b)
+    assert varied.shape == (1,) and float(varied) == pytest.approx(1.0, rel=1e-4)
+    assert float(same) > 1e4
+
+
+def test_mode_seeking_trains_on_the_mnist_networks():
+    rng = np.random.default_rng(0)
+    x = rng.random((40, 784)).astype(np.float32)
+    y = np.arange(40) % 10
+    config = preset("mnist", iterations=2, eval_every=1, batch_size=10, mode_seeking=1.0)
+    model = fit(config, x, y, device="cpu")
+    assert "ms" in model.history[-1]["losses"]
+    with pytest.raises(ValueError, match="'mnist' networks only"):
+        preset("default", mode_seeking=1.0)
