@@ -424,7 +424,8 @@ def add_set_option(parser: argparse.ArgumentParser, example: str) -> None:
 def parse_overrides(items: list[str], parser: argparse.ArgumentParser) -> dict[str, Any]:
     """FIELD=VALUE pairs as HexaGANConfig overrides, each value typed like the field's default
     (a bad field or value is a usage error: one line, exit status 2)."""
-    from hexagan_core.config import HexaGANConfig
+    from hexagan_core.config import CHOICES, NUMERIC_CONSTRAINTS, HexaGANConfig
+    from hexagan_core.validation import check_param
 
     defaults = HexaGANConfig().to_dict()
     overrides: dict[str, Any] = {}
@@ -434,7 +435,10 @@ def parse_overrides(items: list[str], parser: argparse.ArgumentParser) -> dict[s
             parser.error(f"--set expects FIELD=VALUE with a HexaGANConfig field; got {item!r}")
         try:
             overrides[field] = type(defaults[field])(text)
-            HexaGANConfig(**{**defaults, **overrides}).validate()
+            # the value alone; rules across fields are the preset's, checked when it is built
+            rule = NUMERIC_CONSTRAINTS.get(field) or CHOICES.get(field)
+            if rule is not None:
+                check_param(overrides[field], field, "--set", rule)
         except ValueError as error:
             parser.error(f"--set {item}: {error}")
     return overrides

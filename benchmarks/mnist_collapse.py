@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     y = np.where(rng.random(len(rows)) < 0.5, -1, dataset.labels[rows])
     algorithm = build_algorithm([config], [x], [y], torch.device("cpu"))
     g_cg = algorithm.members[0].g_cg
-    generator = torch.Generator().manual_seed(args.seed)
+    generator = torch.Generator("cpu").manual_seed(args.seed)
     z = latent_noise(config, 200, algorithm.members[0].noise_dim, generator, "cpu")
     labels = torch.eye(10)[torch.arange(200) % 10]
     print(f"preset {args.preset} {args.set or ''}: G_CG layers (hidden..., output)")

@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
         algorithm.sync_members()
         model.eval()
         with torch.no_grad():
-            generator = torch.Generator().manual_seed(1)
+            generator = torch.Generator("cpu").manual_seed(1)
             agreement, spread = [], []
             for digit in range(10):
                 z = latent_noise(config, 100, model.noise_dim, generator, "cpu")
@@ -115,7 +115,7 @@ def _spread(rows: np.ndarray) -> float:
 def _grid(model, config, path: str) -> None:
     plt = common.pyplot()
     with torch.no_grad():
-        z = latent_noise(config, 8, model.noise_dim, torch.Generator().manual_seed(5), "cpu")
+        z = latent_noise(config, 8, model.noise_dim, torch.Generator("cpu").manual_seed(5), "cpu")
         fig, axes = plt.subplots(10, 8, figsize=(6, 7.5))
         for digit in range(10):
             samples = model.g_mi(model.g_cg(z, torch.eye(10)[[digit] * 8])).numpy()

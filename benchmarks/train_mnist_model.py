@@ -3,6 +3,7 @@
     HEXAGAN_DATA_DIR=../shared/datasets python benchmarks/train_mnist_model.py
         [--preset mnist] [--iterations N] [--rows N] [--seed 0] [--device auto]
         [--set FIELD=VALUE ...] [--out hexagan_core/pretrained/mnist]
+    python benchmarks/train_mnist_model.py --figure benchmarks/results/mnist_shipped_samples.png
 
 `pretrained.train_mnist_model`: the official MNIST training images (a random `--rows` of them if
 given), half of every image's pixels and half of the labels hidden; networks kept on the
@@ -10,6 +11,7 @@ validation images (8 % of the training images), C on its validation F1; scored o
 10,000 test images (imputation RMSE against kNN's, C's accuracy, judge agreement and spread of
 100 samples per digit). Saved without the critics, in float16, with the metrics, this command,
 the commit and the machine in model.json's "extra", and a README.md beside the weights.
+`--figure PATH`: no training; draws 10 samples per digit of the model in `--out` to PATH.
 """
 
 from __future__ import annotations
@@ -35,8 +37,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", default=str(SHIPPED_MNIST))
+    parser.add_argument("--figure", default=None, help="only draw the samples of --out's model")
     common.add_set_option(parser, "lr_cg=5e-4")
     args = parser.parse_args(argv)
+    if args.figure:
+        draw_samples(Path(args.out), Path(args.figure), args.seed)
+        return {}
     overrides = common.parse_overrides(args.set, parser)
     if args.iterations:
         overrides["iterations"] = args.iterations
@@ -59,6 +65,23 @@ def main(argv: list[str] | None = None) -> dict:
     _write_readme(Path(args.out), args.preset, overrides, header, metrics)
     print(json.dumps(metrics, indent=1))
     return metrics
+
+
+def draw_samples(model_dir: Path, path: Path, seed: int, per_class: int = 10) -> Path:
+    """A grid of the saved model's class-conditional samples, one row per digit."""
+    from hexagan_core.explore import digit_grid
+    from hexagan_core.pretrained import explore_mnist
+
+    result = explore_mnist(model_dir, n_images=600, seed=seed)
+    grid = digit_grid(result.model, per_class=per_class, seed=seed, experiment=result.experiment)
+    plt = common.pyplot()
+    fig, axes = plt.subplots(10, per_class, figsize=(per_class * 0.6, 6.5))
+    for digit, row in enumerate(axes):
+        for ax, image in zip(row, grid[digit], strict=True):
+            ax.imshow(image, cmap="gray_r", vmin=0, vmax=1)
+            ax.axis("off")
+    fig.suptitle("The shipped model's G_MI(G_CG(z, y)), one row per digit", fontsize=9)
+    return common.save_figure(fig, path)
 
 
 def _write_readme(out: Path, preset_name: str, overrides: dict, header: dict,

@@ -320,7 +320,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "recon_drop_rate": 0.0,
     },
     "mnist": _MNIST,
-    # The same, short enough for about five minutes on two CPU cores.
+    # The same, short enough for a CPU: about 400 s on one core (BENCHMARKS.md, Table 6).
     "mnist_quick": {**_MNIST, "iterations": 400, "eval_every": 100},
     # The supplement's settings as they are (the conditional generator collapses).
     "mnist_paper": {

@@ -16,7 +16,7 @@ PRESET_HELP = {
     "official": "the official TensorFlow code's deviations",
     "mnist": "convolutional networks for 28×28 images, weight clipping, and the fixes that keep "
              "G_CG from collapsing to one image",
-    "mnist_quick": "the same, short: about five minutes on two CPU cores",
+    "mnist_quick": "the same, short, for a CPU: about 7 minutes; less reliable digits",
     "mnist_paper": "the supplement's MNIST settings as they are (G_CG collapses)",
 }
 STATUS_TEXT = {

@@ -105,7 +105,9 @@ def test_set_overrides_are_typed_and_checked():
         "penalty_projections": 4,
         "lr": 0.002,
     }
-    for bad in (["no_such_field=1"], ["penalty_projections=-1"], ["iterations"]):
+    # a value valid only with other fields (the 'mnist' networks) is left to the preset
+    assert common.parse_overrides(["mode_seeking=1"], parser) == {"mode_seeking": 1.0}
+    for bad in (["no_such_field=1"], ["penalty_projections=-1"], ["iterations"], ["latent=x"]):
         with pytest.raises(SystemExit) as exit_info:
             common.parse_overrides(bad, parser)
         assert exit_info.value.code == 2
