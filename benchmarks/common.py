@@ -743,6 +743,18 @@ def sample_agreement(result: Any, seed: int, per_class: int = 100) -> dict[str, 
     }
 
 
+def mnist_training_sample(images: np.ndarray, labels: np.ndarray, rows: int, pool: int,
+                          seed: int, label_missing: float = 0.5):  # fmt: skip
+    """`rows` random images of the first `pool` (intensities in [0, 1]) with half of their
+    pixels NaN and `label_missing` of their labels -1, and the generator, for further draws."""
+    rng = np.random.default_rng(seed)
+    picked = rng.choice(pool, rows, replace=False)
+    x = images[picked].copy()
+    x[rng.random(x.shape) < 0.5] = np.nan
+    y = np.where(rng.random(rows) < label_missing, -1, labels[picked])
+    return x, y, rng
+
+
 # --- figures -----------------------------------------------------------------------------------
 
 

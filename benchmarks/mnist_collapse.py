@@ -58,11 +58,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     config = preset(args.preset, seed=args.seed, **common.parse_overrides(args.set, parser))
     common.limit_threads()
     dataset = load_builtin("mnist", download=False)
-    rng = np.random.default_rng(args.seed)
-    rows = rng.choice(min(60_000, len(dataset.features)), args.rows, replace=False)
-    x = dataset.features.to_numpy(np.float32)[rows] / 255.0
-    x[rng.random(x.shape) < 0.5] = np.nan
-    y = np.where(rng.random(len(rows)) < 0.5, -1, dataset.labels[rows])
+    images = dataset.features.to_numpy(np.float32) / 255.0
+    x, y, _ = common.mnist_training_sample(images, dataset.labels, args.rows,
+                                           min(60_000, len(images)), args.seed)  # fmt: skip
     algorithm = build_algorithm([config], [x], [y], torch.device("cpu"))
     g_cg = algorithm.members[0].g_cg
     generator = torch.Generator("cpu").manual_seed(args.seed)

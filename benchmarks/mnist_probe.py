@@ -53,11 +53,8 @@ def main(argv: list[str] | None = None) -> None:
     config = preset(args.preset, seed=args.seed, **common.parse_overrides(args.set, parser))
     dataset = load_builtin("mnist", download=False)
     images, labels = dataset.features.to_numpy(np.float32) / 255.0, dataset.labels
-    rng = np.random.default_rng(args.seed)
-    rows = rng.choice(50_000, args.rows, replace=False)
-    x, y = images[rows].copy(), labels[rows].copy()
-    x[rng.random(x.shape) < 0.5] = np.nan
-    y[rng.random(len(y)) < args.label_missing] = -1
+    x, y, rng = common.mnist_training_sample(images, labels, args.rows, 50_000, args.seed,
+                                             args.label_missing)  # fmt: skip
     held_out = slice(50_000, 52_000) if args.eval_on == "validation" else slice(60_000, 62_000)
     x_held, y_held = images[held_out], labels[held_out]
     judge = SampleJudge(seed=args.seed).fit(images[:10_000], labels[:10_000])

@@ -24,12 +24,11 @@ import torch
 from hexagan_core import losses
 from hexagan_core.config import HexaGANConfig
 from hexagan_core.draws import Draws, Rows, Sampler
-from hexagan_core.networks import HexaGANNetworks, build_networks
+from hexagan_core.networks import NETWORK_NAMES, HexaGANNetworks, build_networks
 from hexagan_core.stacked import FlatOptimizer, stack_network
 
 __all__ = ["Algorithm", "NETWORK_NAMES"]
 
-NETWORK_NAMES = ("encoder", "g_mi", "d_mi", "g_cg", "d_cg", "classifier")
 Record = dict[str, torch.Tensor]  # loss term -> its (K,) values
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 
 from hexagan_core.experiment import RunResult
 from hexagan_core.model import HexaGANModel
+from hexagan_core.pretrained import SHIPPED_KEY
 from hexagan_core.protocol import Experiment
 from hexagan_core.quality import SampleJudge, SampleQuality
 
@@ -180,13 +181,9 @@ def sample_quality(result: RunResult, per_class: int = 100, seed: int = 0) -> Sa
 
 # --- a shipped model --------------------------------------------------------------------------
 
-_SHIPPED = "shipped_model"
-"""The report key `pretrained.explore_mnist` sets: the folder the model was loaded from."""
-
-
 def is_shipped(result: RunResult) -> bool:
     """Whether `result` is a model shipped with the product, loaded rather than trained here."""
-    return _SHIPPED in result.report
+    return SHIPPED_KEY in result.report
 
 
 def shipped_model_summary(result: RunResult) -> str | None:

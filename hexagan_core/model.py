@@ -18,7 +18,7 @@ import torch
 from hexagan_core.config import HexaGANConfig
 from hexagan_core.device import model_device, resolve_device
 from hexagan_core.draws import latent_noise
-from hexagan_core.networks import HexaGANNetworks, build_networks, state_shapes
+from hexagan_core.networks import NETWORK_NAMES, HexaGANNetworks, build_networks, state_shapes
 from hexagan_core.validation import Interval, check_param, parameter_error
 
 # resolve_device lives in device.py; it stays importable from here for the modules that did.
@@ -27,7 +27,6 @@ __all__ = ["HexaGANModel", "read_json", "resolve_device"]
 _WEIGHTS = "weights.pt"
 _CONFIG = "config.json"
 _META = "model.json"
-NETWORK_NAMES = ("encoder", "g_mi", "d_mi", "g_cg", "d_cg", "classifier")
 CRITICS = ("d_mi", "d_cg")
 _MAX_WIDTH = 1_000_000
 """Most features or classes a saved model may claim: beyond any trainable model (E alone would

@@ -16,7 +16,9 @@ from torch import nn
 
 from hexagan_core.config import HexaGANConfig
 
-__all__ = ["HexaGANNetworks", "build_networks", "state_shapes", "MLP"]
+__all__ = ["HexaGANNetworks", "build_networks", "state_shapes", "MLP", "NETWORK_NAMES"]
+
+NETWORK_NAMES = ("encoder", "g_mi", "d_mi", "g_cg", "d_cg", "classifier")
 
 
 class MLP(nn.Module):

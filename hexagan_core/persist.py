@@ -8,7 +8,7 @@ dict loaded with weights_only=True: loading a model never unpickles anything.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,8 @@ class Pipeline:
     named_columns: bool = True
     """Whether `columns` are the user's names; False when the table had none (an array, whose
     columns are named by their positions "0", "1", ...)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """What was saved with the model (`save`'s `extra`), as loaded."""
 
     @property
     def columns(self) -> list[str]:
@@ -87,7 +89,7 @@ class Pipeline:
 def load_pipeline(directory: str | Path, device: str = "auto") -> Pipeline:
     """The pipeline saved by Pipeline.save; ValueError if `directory` is not one."""
     directory = Path(directory)
-    model, _ = HexaGANModel.load(directory, device=device)
+    model, extra = HexaGANModel.load(directory, device=device)
     path = directory / _PREPROCESSING
     if not path.is_file():
         raise ValueError(f"{directory} is not a saved HexaGAN model: {_PREPROCESSING} is missing.")
@@ -108,6 +110,7 @@ def load_pipeline(directory: str | Path, device: str = "auto") -> Pipeline:
         class_names=preprocessing.get("class_names"),
         label_name=preprocessing.get("label_name"),
         named_columns=preprocessing.get("named_columns", True),
+        extra=extra,
     )
     _check_preprocessing(pipeline, path)
     return pipeline

@@ -34,6 +34,8 @@ __all__ = ["SHIPPED_MNIST", "train_mnist_model", "explore_mnist", "OFFICIAL_TRAI
 SHIPPED_MNIST = Path(__file__).resolve().parent / "pretrained" / "mnist"
 OFFICIAL_TRAIN_ROWS = 60_000
 """load_builtin('mnist') from the official files: rows 0..59999 are the training images."""
+SHIPPED_KEY = "shipped_model"
+"""The report key of a result `explore_mnist` made: the folder the model was loaded from."""
 MISSING_RATE = 0.5
 PIXEL_MAX = 255.0
 
@@ -174,7 +176,6 @@ def explore_mnist(
     Half of each image's pixels are removed (MCAR) for the imputation views; a third of the
     digits stand in for "training rows" in the hidden-space view, the rest for test rows."""
     pipeline = load_pipeline(directory, device="cpu")
-    _, extra = type(pipeline.model).load(directory, device="cpu")
     dataset = load_builtin("mnist", data_dir=data_dir, download=False)
     official = len(dataset.features) == OFFICIAL_TRAIN_ROWS + 10_000
     rows = np.arange(OFFICIAL_TRAIN_ROWS, len(dataset.features)) if official else np.arange(
@@ -203,5 +204,5 @@ def explore_mnist(
         imbalance_ratio=None, seed=seed, train=splits[0], val=splits[1], test=splits[2],
         kept_rows=rows,
     )  # fmt: skip
-    report = {"shipped_model": str(directory), **extra}
+    report = {SHIPPED_KEY: str(directory), **pipeline.extra}
     return RunResult(experiment, pipeline.model, report)
