@@ -37,6 +37,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "engine": ("eager", "compiled"),
     "latent": ("uniform", "normal"),
     "cg_critic": ("concat", "projection"),
+    "cg_condition": ("onehot", "embed"),
 }
 
 
@@ -108,6 +109,10 @@ class HexaGANConfig:
     cg_critic: str = "concat"
     """How D_CG sees the class: 'concat', [h, y] as its input (paper), or 'projection', a
     learnt direction per class in its last features ('mnist' architecture only)."""
+    cg_condition: str = "onehot"
+    """How G_CG sees the class: 'onehot', [z, y] as its input (paper), or 'embed', [z, code(y)]
+    with a learnt code per class as long as z, so that the class weighs as much as the noise in
+    G_CG's first layer ('mnist' architecture only)."""
     mode_seeking: float = 0.0
     """Weight of the mode-seeking term L_MS in the G_CG update (0 in the paper): it rewards a
     class's samples for differing as their noise does ('mnist' architecture only)."""
@@ -166,12 +171,14 @@ class HexaGANConfig:
                 "are the hand-written MLP updates). Got architecture="
                 f"{self.architecture!r}, optimizer={self.optimizer!r}; use engine='eager'."
             )
-        mnist_only = self.cg_critic != "concat" or self.cg_leak or self.mode_seeking
+        mnist_only = (self.cg_critic != "concat" or self.cg_condition != "onehot"
+                      or self.cg_leak or self.mode_seeking)  # fmt: skip
         if self.architecture != "mnist" and mnist_only:
             raise ValueError(
-                "cg_critic='projection', cg_leak > 0 and mode_seeking > 0 are built for the "
-                f"'mnist' networks only. Got architecture={self.architecture!r} with "
-                f"cg_critic={self.cg_critic!r}, cg_leak={self.cg_leak!r}, "
+                "cg_critic='projection', cg_condition='embed', cg_leak > 0 and mode_seeking > 0 "
+                f"are built for the 'mnist' networks only. Got architecture={self.architecture!r} "
+                f"with cg_critic={self.cg_critic!r}, cg_condition={self.cg_condition!r}, "
+                f"cg_leak={self.cg_leak!r}, "
                 f"mode_seeking={self.mode_seeking!r}."
             )
         if self.penalty_projections and self.architecture == "mnist":

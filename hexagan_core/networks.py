@@ -124,6 +124,22 @@ class ProjectionCritic(nn.Module):
         return self.score(features) + (self.embed(y) * features).sum(dim=1, keepdim=True)
 
 
+class EmbeddedClassGenerator(nn.Module):
+    """G_CG with the class entering as a learnt code as long as the noise: MLP([z, code(y)]).
+    With a one-hot y beside hundreds of noise values, an RMSProp step (about lr per weight)
+    moves a first-layer unit by about lr x sum|z| through the noise but only lr through the
+    class, so the class's effect is learnt a hundred times more slowly and can be lost."""
+
+    def __init__(self, n_classes: int, noise_dim: int, hidden: list[int], n_out: int,
+                 negative_slope: float = 0.0):  # fmt: skip
+        super().__init__()
+        self.class_codes = nn.Parameter(torch.zeros(n_classes, noise_dim))  # drawn N(0, 1)
+        self.net = MLP(2 * noise_dim, hidden, n_out, nn.ReLU(), negative_slope=negative_slope)
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.net(z, y @ self.class_codes)
+
+
 # --- the six networks ---------------------------------------------------------------------------
 
 
@@ -187,6 +203,8 @@ def build_networks(
                 nn.init.xavier_uniform_(module.weight, generator=generator)
                 if module.bias is not None:
                     nn.init.zeros_(module.bias)
+            elif isinstance(module, EmbeddedClassGenerator):
+                nn.init.normal_(module.class_codes, generator=generator)
     return networks
 
 
@@ -200,8 +218,13 @@ def _make_networks(config: HexaGANConfig, n_features: int, n_classes: int) -> He
         noise_dim = config.noise_dim or hidden_dim
         encoder, g_mi = _ImageEncoder(), _ImageDecoder()
         d_mi = _ImageCritic(k, d + label_slots)
-        g_cg = MLP(k + noise_dim, [512, 1024], hidden_dim, nn.ReLU(),
-                   negative_slope=config.cg_leak) if k else None  # fmt: skip
+        if not k:
+            g_cg = None
+        elif config.cg_condition == "embed":
+            g_cg = EmbeddedClassGenerator(k, noise_dim, [512, 1024], hidden_dim, config.cg_leak)
+        else:
+            g_cg = MLP(k + noise_dim, [512, 1024], hidden_dim, nn.ReLU(),
+                       negative_slope=config.cg_leak)  # fmt: skip
         if not k:
             d_cg = None
         elif config.cg_critic == "projection":

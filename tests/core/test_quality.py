@@ -7,7 +7,7 @@ import torch
 from hexagan_core.config import preset
 from hexagan_core.draws import Sampler, latent_noise
 from hexagan_core.model import HexaGANModel
-from hexagan_core.networks import ProjectionCritic, build_networks
+from hexagan_core.networks import EmbeddedClassGenerator, ProjectionCritic, build_networks
 from hexagan_core.quality import SampleJudge, mean_pairwise_distance
 from hexagan_core.train import fit
 
@@ -95,9 +95,22 @@ def test_projection_critic_and_leak_are_for_the_mnist_networks():
     assert isinstance(networks.g_cg.net[1], torch.nn.LeakyReLU)
     h, y = torch.rand(5, networks.hidden_dim), torch.eye(10)[:5]
     assert networks.d_cg(h, y).shape == (5, 1)
-    for option in ({"cg_critic": "projection"}, {"cg_leak": 0.1}):
+    for option in ({"cg_critic": "projection"}, {"cg_leak": 0.1}, {"cg_condition": "embed"}):
         with pytest.raises(ValueError, match="'mnist' networks only"):
             preset("default", **option)
+
+
+def test_embedded_class_codes_weigh_as_much_as_the_noise_and_are_reproducible():
+    config = preset("mnist", cg_condition="embed", noise_dim=64)
+    networks = build_networks(config, 784, 10, torch.Generator().manual_seed(3))
+    codes = networks.g_cg.class_codes
+    assert isinstance(networks.g_cg, EmbeddedClassGenerator) and codes.shape == (10, 64)
+    assert 0.8 < float(codes.std()) < 1.2  # N(0, 1), as long as z: the class is not drowned
+    again = build_networks(config, 784, 10, torch.Generator().manual_seed(3))
+    assert torch.equal(again.g_cg.class_codes, codes)
+    z = torch.randn(4, 64)
+    one, other = networks.g_cg(z, torch.eye(10)[[0] * 4]), networks.g_cg(z, torch.eye(10)[[1] * 4])
+    assert one.shape == (4, networks.hidden_dim) and not torch.allclose(one, other)
 
 
 @pytest.mark.parametrize("half", [False, True])
