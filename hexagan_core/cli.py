@@ -1,7 +1,8 @@
 """Headless command line: the same engine the dashboard uses.
 
   python -m hexagan_core fit DATA [options]            train, score on the test split, report
-  python -m hexagan_core transform MODEL_DIR IN.csv --output OUT.csv [--device D]
+  python -m hexagan_core transform MODEL_DIR IN.csv --output OUT.csv [--output-std STD.csv]
+                                   [--device D]
   python -m hexagan_core predict MODEL_DIR IN.csv --output OUT.csv [--device D]
   python -m hexagan_core datasets                      list the built-in datasets
 
@@ -73,6 +74,15 @@ _DEVICE_HELP = (
     "cuda, cuda:N or mps. A seed reproduces a run on the same device type only"
 )
 
+
+_OUTPUT_STD_HELP = (
+    "each imputed cell's spread across the imputation models (CSV, the imputed table's shape): "
+    "a standard deviation in the column's units, or for a category the share of models that "
+    "chose another; 0 at observed cells. Needs n_imputations > 1 (--set n_imputations=5)"
+)
+_NEEDS_IMPUTATIONS = (
+    "--output-std needs n_imputations > 1 (it writes how far several imputation models disagree)"
+)
 
 _FIELD_TYPES: dict[str, type] = typing.get_type_hints(HexaGANConfig)
 _FIELDS_WITH_OPTIONS = {"iterations": "--iterations", "seed": "--seed", "engine": "--engine"}
@@ -167,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="class-stratified subsample of large datasets",
     )
     fit.add_argument("--output", type=Path, help="imputed table (CSV, original units)")
+    fit.add_argument("--output-std", type=Path, help=_OUTPUT_STD_HELP)
     fit.add_argument("--report", type=Path, help="JSON report of every method's scores")
     fit.add_argument("--save", type=Path, help="directory for the trained model")
     fit.add_argument(
@@ -189,6 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("model_dir", type=Path)
         sub.add_argument("input", type=Path)
         sub.add_argument("--output", type=Path, required=True)
+        if name == "transform":
+            sub.add_argument("--output-std", type=Path, help=_OUTPUT_STD_HELP)
         sub.add_argument("--device", type=_device, default="auto", help=_DEVICE_HELP)
 
     commands.add_parser("datasets", help="list the built-in datasets")
@@ -197,6 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _fit(args: argparse.Namespace) -> None:
     preset_name = preset_for_data(args.preset, args.data)
+    config = _config(preset_name, args)
+    if args.output_std and (config or preset(preset_name)).n_imputations == 1:
+        raise UsageError(f"{_NEEDS_IMPUTATIONS}; add --set n_imputations=5, for instance")
     options = RunOptions(
         data=args.data,
         label=args.label,
@@ -205,7 +221,7 @@ def _fit(args: argparse.Namespace) -> None:
         label_missing_rate=args.label_missing_rate,
         imbalance_ratio=args.imbalance_ratio,
         preset=preset_name,
-        config=_config(preset_name, args),
+        config=config,
         iterations=args.iterations,
         seed=args.seed,
         device=args.device,
@@ -216,6 +232,9 @@ def _fit(args: argparse.Namespace) -> None:
     if args.output:
         with written_file(args.output) as path:
             result.imputed_table().to_csv(path, index=False)
+    if args.output_std:
+        with written_file(args.output_std) as path:
+            result.spread_table().to_csv(path, index=False)
     if args.save:
         with written_directory(args.save) as directory:
             result.save(directory)
@@ -239,6 +258,10 @@ def _print_note(text: str) -> None:
 
 def _apply(args: argparse.Namespace) -> None:
     pipeline = load_pipeline(args.model_dir, device=args.device)
+    output_std = getattr(args, "output_std", None)
+    if output_std and pipeline.model.config.n_imputations == 1:
+        raise UsageError(f"{_NEEDS_IMPUTATIONS}; {args.model_dir} holds a single model (train "
+                         "one with fit --set n_imputations=5, for instance)")  # fmt: skip
     # Typed by the model's schema, every row kept; the columns it does not use pass through.
     rows = data_module.read_new_rows(args.input, pipeline.encoder)
     for note in rows.notes:
@@ -250,6 +273,10 @@ def _apply(args: argparse.Namespace) -> None:
     with written_file(args.output) as path:
         out.to_csv(path, index=False)
     print(f"wrote {len(out)} rows to {args.output}")
+    if output_std:
+        with written_file(output_std) as path:
+            rows.spread(pipeline.spread_table(rows.features)).to_csv(path, index=False)
+        print(f"wrote the spread of {len(out)} rows to {output_std}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -316,7 +343,7 @@ def _module_name(filename: str) -> str:
 def _check_destinations(args: argparse.Namespace) -> None:
     """Fail before any work, naming the path, where an output could not be written: not after
     the whole training."""
-    for name in ("output", "report", "save"):
+    for name in ("output", "output_std", "report", "save"):
         path = getattr(args, name, None)
         if path is not None:
             check_destination(path, directory=name == "save")

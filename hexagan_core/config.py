@@ -149,6 +149,14 @@ class HexaGANConfig:
     always the batched Jacobian, K x batch x d x d values (a warning says when that may not fit
     the GPU's memory)."""
 
+    # --- multiple imputation -----------------------------------------------------------------
+    n_imputations: int = 1
+    """Models trained together, each from its own seed (the first from `seed`), that impute and
+    classify as one: the imputation is their mean, each cell's spread their standard deviation,
+    C's probabilities their mean (multiple imputation; 1: a single model). Training costs grow
+    with the count, less than in proportion (the models run as one stacked program), which the
+    'mnist' convnets cannot be: 1 there."""
+
     # --- bookkeeping -------------------------------------------------------------------------
     eval_every: int = 50
     """Iterations between validation evaluations (and callback calls)."""
@@ -180,6 +188,12 @@ class HexaGANConfig:
                 f"with cg_critic={self.cg_critic!r}, cg_condition={self.cg_condition!r}, "
                 f"cg_leak={self.cg_leak!r}, "
                 f"mode_seeking={self.mode_seeking!r}."
+            )
+        if self.n_imputations > 1 and self.architecture == "mnist":
+            raise ValueError(
+                "n_imputations > 1 trains its models as one stacked program, which the 'mnist' "
+                f"convnets cannot be. Got architecture={self.architecture!r} with "
+                f"n_imputations={self.n_imputations!r}; use n_imputations=1."
             )
         if self.penalty_projections and self.architecture == "mnist":
             raise ValueError(
@@ -243,6 +257,7 @@ NUMERIC_CONSTRAINTS: dict[str, Interval] = {
     "lr_c": Interval("float", 1e-8, 1.0),
     "lr_decay": Interval("float", 0.5, 1.0),
     "c_weight_decay": Interval("float", 0.0, 1.0),
+    "n_imputations": Interval("int", 1, 32),
     "eval_every": Interval("int", 1, 10_000_000),
     "seed": Interval("int", 0, 2**32 - 1),
 }

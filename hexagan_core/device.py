@@ -106,7 +106,8 @@ def resolve_device(device: str = "auto") -> torch.device:
 
 def choose_device(config: HexaGANConfig, n_features: int, n_models: int = 1) -> DeviceChoice:
     """The device 'auto' trains on: the accelerator for the MNIST convnets, and for MLPs from
-    `AUTO_GPU_MIN_WORK` (K * d^2 for `n_models` models of `n_features` features); else the CPU.
+    `AUTO_GPU_MIN_WORK` (K * d^2 for `n_models` models of `n_features` features, each of a
+    config's n_imputations members a model); else the CPU.
     """
     found = accelerator()
     if found is None:
@@ -114,6 +115,7 @@ def choose_device(config: HexaGANConfig, n_features: int, n_models: int = 1) -> 
     name = found.type.upper()
     if config.architecture == "mnist":
         return DeviceChoice(found, f"{name}: convolutional networks gain on a GPU")
+    n_models *= config.n_imputations  # the members train stacked, as K models do
     work = n_models * n_features**2
     models = "one model" if n_models == 1 else f"{n_models} models"
     size = f"{models} of {n_features} features (K * d^2 = {work:,}"

@@ -21,6 +21,7 @@ from hexagan_core.config import HexaGANConfig
 from hexagan_core.device import resolve_device
 from hexagan_core.engine import build_algorithm
 from hexagan_core.engine.runtime import cpu_threads
+from hexagan_core.ensemble import member_configs
 from hexagan_core.train import check_training_data
 
 __all__ = ["DurationEstimate", "estimate_duration"]
@@ -65,8 +66,9 @@ def estimate_duration(
     iterations = config.pretrain_iterations + config.iterations
     limit = max(2, min(probe_iterations, iterations))
     torch_device = resolve_device(device)
+    members = member_configs(config)  # n_imputations models train together: time them all
     with cpu_threads(torch_device, config):
-        algorithm = build_algorithm([config], [x], [y], torch_device)
+        algorithm = build_algorithm(members, [x] * len(members), [y] * len(members), torch_device)
         algorithm.iteration(algorithm.draw(), False)  # untimed: the first iteration allocates
         _synchronise(torch_device)
         start = time.perf_counter()

@@ -29,7 +29,7 @@ from sklearn.utils.validation import (
 
 from hexagan_core.config import NUMERIC_CONSTRAINTS, PRESETS, HexaGANConfig, preset
 from hexagan_core.data import MinMaxScaler, TableEncoder
-from hexagan_core.model import HexaGANModel
+from hexagan_core.ensemble import TrainedModel
 from hexagan_core.persist import Pipeline, load_pipeline
 from hexagan_core.train import Callback, fit
 from hexagan_core.validation import check_param, parameter_error
@@ -165,7 +165,7 @@ class _HexaGANEstimator(BaseEstimator):
         return estimator
 
     @property
-    def model_(self) -> HexaGANModel:
+    def model_(self) -> TrainedModel:
         check_is_fitted(self)
         return self.pipeline_.model
 
@@ -192,8 +192,9 @@ class HexaGANImputer(TransformerMixin, _HexaGANEstimator):
     ----------
     pipeline_ : hexagan_core.persist.Pipeline
         The trained networks with the table encoder and the min-max scaler.
-    model_ : hexagan_core.model.HexaGANModel
-        The trained networks (``pipeline_.model``).
+    model_ : hexagan_core.model.HexaGANModel or hexagan_core.ensemble.HexaGANEnsemble
+        The trained networks (``pipeline_.model``): an ensemble of the config's n_imputations
+        models when that is more than 1, which imputes by their mean.
     n_features_in_ : int
         Number of columns seen by `fit`.
     feature_names_in_ : ndarray of shape (n_features_in_,)

@@ -21,6 +21,7 @@ from hexagan_core.baselines import ClassificationPipeline, make_imputer
 from hexagan_core.config import HexaGANConfig, penalty_cost_note, preset
 from hexagan_core.control import RunControl
 from hexagan_core.device import accelerator, choose_device, resolve_device
+from hexagan_core.ensemble import HexaGANEnsemble, TrainedModel
 from hexagan_core.estimate import estimate_duration
 from hexagan_core.model import HexaGANModel
 from hexagan_core.persist import Pipeline
@@ -113,7 +114,7 @@ class RunResult:
     """The trained model, its experiment and the JSON-ready report."""
 
     experiment: Experiment
-    model: HexaGANModel
+    model: TrainedModel
     report: dict[str, Any]
 
     def pipeline(self) -> Pipeline:
@@ -125,17 +126,51 @@ class RunResult:
     def imputed_table(self) -> pd.DataFrame:
         """The dataset's real missing cells filled by HexaGAN, in original units and order."""
         e = self.experiment
+        rows, x_true = self._dataset_rows()
+        table = e.to_original_units(self.model.impute(x_true, seed=e.seed))
+        original = e.dataset.features.iloc[rows].reset_index(drop=True)
+        table = original.where(original.notna(), table)
+        if e.dataset.labels is not None:
+            labels = e.dataset.labels[rows]
+            names = np.array(e.dataset.class_names + [""], dtype=object)
+            table[self._label_column] = names[np.where(labels >= 0, labels, -1)]
+        return table
+
+    def spread_table(self) -> pd.DataFrame:
+        """`imputed_table`'s shape: how far the imputation models disagree on each of its
+        cells (`Pipeline.matrix_spread`: a standard deviation in the column's units, or the
+        share of members that chose another category), 0 at observed cells and in the label
+        column, which is never imputed. ValueError for a single model."""
+        _, x_true = self._dataset_rows()
+        table = self.pipeline().matrix_spread(x_true, seed=self.experiment.seed)
+        if self.experiment.dataset.labels is not None:
+            table[self._label_column] = 0.0
+        return table
+
+    def test_spread(self, max_rows: int = 50) -> pd.DataFrame:
+        """The first `max_rows` test rows' spread across the imputation models, one column per
+        encoded feature, in min-max units (comparable across columns); NaN at observed cells.
+        ValueError for a single model."""
+        if self.model.config.n_imputations == 1:
+            raise ValueError("The spread of the imputations needs several imputation models "
+                             "(n_imputations > 1); this is a single model.")  # fmt: skip
+        e = self.experiment
+        x_input = e.test.x_input[:max_rows]
+        spread = self.model.impute_std(x_input, seed=e.seed)
+        return pd.DataFrame(np.where(np.isnan(x_input), spread, np.nan), columns=e.feature_names)
+
+    @property
+    def _label_column(self) -> str:
+        return self.experiment.dataset.label_name or "label"
+
+    def _dataset_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every kept row of the dataset in its order: their indices and scaled values with
+        the real missing cells as NaN (the cells the protocol hid are filled in)."""
+        e = self.experiment
         rows = np.concatenate([e.train.rows, e.val.rows, e.test.rows])
         x_true = np.concatenate([e.train.x_true, e.val.x_true, e.test.x_true])
         order = np.argsort(rows)
-        table = e.to_original_units(self.model.impute(x_true[order], seed=e.seed))
-        original = e.dataset.features.iloc[rows[order]].reset_index(drop=True)
-        table = original.where(original.notna(), table)
-        if e.dataset.labels is not None:
-            labels = e.dataset.labels[rows[order]]
-            names = np.array(e.dataset.class_names + [""], dtype=object)
-            table[e.dataset.label_name or "label"] = names[np.where(labels >= 0, labels, -1)]
-        return table
+        return rows[order], x_true[order]
 
     def save(self, directory: str | Path) -> Path:
         return self.pipeline().save(directory, extra={"report": self.report})
@@ -316,7 +351,7 @@ def fit_runs(
     select_classifier: str | None = None,
     callback: Callback | None = None,
     control: RunControl | None = None,
-) -> tuple[list[HexaGANModel], list[float]]:
+) -> tuple[list[TrainedModel], list[float]]:
     """HexaGAN on each experiment's training rows with its config, the networks selected on its
     validation split by `select_best` (C by `select_classifier`, see `train.fit`); the models
     and each one's training seconds.
@@ -330,7 +365,7 @@ def fit_runs(
         [e.train.x_input for e in experiments], [e.train.y_input for e in experiments]
     )
     runs = list(zip(configs, experiments, strict=True))
-    models: list[HexaGANModel] = []
+    models: list[TrainedModel] = []
     seconds: list[float] = []
     for group in [runs] if together else [[run] for run in runs]:
         start = time.perf_counter()
@@ -354,7 +389,7 @@ def fit_runs(
 def _score_run(
     options: RunOptions,
     experiment: Experiment,
-    model: HexaGANModel,
+    model: TrainedModel,
     train_seconds: float,
     preset_name: str,
     device: str,
@@ -386,8 +421,7 @@ def _score_run(
         "device": device,
         "preset": preset_name,
         "iterations": model.history[-1]["iteration"] if model.history else 0,
-        "selected_iteration": _selected_iteration(model),
-        "selected_classifier_iteration": _selected_iteration(model, "best_classifier"),
+        **_selections(model),
         "seconds": time.perf_counter() - started,
         "split_rows": {
             "train": len(experiment.train.rows),
@@ -449,6 +483,25 @@ def config_selection(experiment: Experiment, select_on: str = "auto") -> str | N
     if experiment.n_classes:
         return "val_f1"
     return None
+
+
+def _selections(model: TrainedModel) -> dict[str, Any]:
+    """The report's selected iterations: the model's, or the first imputation model's with
+    `imputation_models` listing each one's seed and selections."""
+    members = model.members if isinstance(model, HexaGANEnsemble) else [model]
+    each = [
+        {
+            "seed": member.config.seed,
+            "selected_iteration": _selected_iteration(member),
+            "selected_classifier_iteration": _selected_iteration(member, "best_classifier"),
+        }
+        for member in members
+    ]
+    selections = {key: each[0][key] for key in ("selected_iteration",
+                                                "selected_classifier_iteration")}  # fmt: skip
+    if len(each) > 1:
+        selections["imputation_models"] = each
+    return selections
 
 
 def _selected_iteration(model: HexaGANModel, flag: str = "best") -> int | None:

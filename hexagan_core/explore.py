@@ -14,8 +14,8 @@ import numbers
 import numpy as np
 import pandas as pd
 
+from hexagan_core.ensemble import TrainedModel
 from hexagan_core.experiment import RunResult
-from hexagan_core.model import HexaGANModel
 from hexagan_core.pretrained import SHIPPED_KEY
 from hexagan_core.protocol import Experiment
 from hexagan_core.quality import SampleJudge, SampleQuality
@@ -37,7 +37,7 @@ Triplet = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def digit_grid(
-    model: HexaGANModel,
+    model: TrainedModel,
     *,
     per_class: int = 8,
     seed: int = 0,
@@ -262,7 +262,7 @@ def _duration(seconds: float) -> str:
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def _require_classes(model: HexaGANModel) -> None:
+def _require_classes(model: TrainedModel) -> None:
     if model.n_classes == 0:
         raise ValueError(
             "This model was trained without labels, so it has no class-conditional generator "

@@ -22,7 +22,7 @@ from hexagan_core.networks import NETWORK_NAMES, HexaGANNetworks, build_networks
 from hexagan_core.validation import Interval, check_param, parameter_error
 
 # resolve_device lives in device.py; it stays importable from here for the modules that did.
-__all__ = ["HexaGANModel", "read_json", "resolve_device"]
+__all__ = ["HexaGANModel", "read_config", "read_json", "resolve_device"]
 
 _WEIGHTS = "weights.pt"
 _CONFIG = "config.json"
@@ -166,7 +166,12 @@ class HexaGANModel:
         for name in (_CONFIG, _META, _WEIGHTS):
             if not (directory / name).is_file():
                 raise ValueError(f"{directory} is not a saved HexaGAN model: {name} is missing.")
-        config = _read_config(directory / _CONFIG)
+        config = read_config(directory / _CONFIG)
+        if config.n_imputations > 1:
+            raise ValueError(
+                f"{directory / _CONFIG}: n_imputations is {config.n_imputations}, an ensemble of "
+                "models; load it with hexagan_core.ensemble.load_model."
+            )
         meta = _read_meta(directory / _META)
         state = _read_weights(directory / _WEIGHTS, config, meta)
         torch_device = model_device(device, config, meta["n_features"])
@@ -188,7 +193,8 @@ def read_json(path: Path) -> Any:
         raise ValueError(f"{path}: not valid JSON ({reason}).") from None
 
 
-def _read_config(path: Path) -> HexaGANConfig:
+def read_config(path: Path) -> HexaGANConfig:
+    """The validated config in `path`; ValueError naming the file when it is not one."""
     values = read_json(path)
     try:
         return HexaGANConfig.from_dict(values)

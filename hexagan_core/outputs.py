@@ -66,9 +66,10 @@ def written_file(path: str | Path) -> Iterator[Path]:
 
 @contextmanager
 def written_directory(directory: str | Path) -> Iterator[Path]:
-    """A temporary directory beside `directory` to write files into; when the block ends
-    without an error they are moved into `directory` (created if missing; other files in it
-    are kept), else removed. OSError names `directory`."""
+    """A temporary directory beside `directory` to write files and folders into; when the
+    block ends without an error they are moved into `directory` (created if missing; other
+    files in it are kept, a folder of the same name is replaced), else removed. OSError names
+    `directory`."""
     directory = Path(directory)
     staging = directory.parent / _temporary_name(directory.name)
     try:
@@ -76,8 +77,11 @@ def written_directory(directory: str | Path) -> Iterator[Path]:
         staging.mkdir()
         yield staging
         directory.mkdir(exist_ok=True)
-        for file in staging.iterdir():
-            os.replace(file, directory / file.name)
+        for entry in staging.iterdir():
+            target = directory / entry.name
+            if entry.is_dir() and target.is_dir():
+                shutil.rmtree(target)  # a folder (an ensemble's member) replaces the old whole
+            os.replace(entry, target)
     except OSError as error:
         raise OSError(f"could not write {directory}: {error.strerror or error}") from error
     finally:

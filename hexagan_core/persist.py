@@ -1,7 +1,8 @@
 """A saved model directory: the trained networks plus how to get from a user's table to them.
 
-Layout: config.json, model.json and weights.pt (see model.py) plus preprocessing.json (the
-table encoder, the min-max scaler and the class names). Everything is JSON or a tensor state
+Layout: config.json, model.json and weights.pt (see model.py; an ensemble of imputation
+models holds a folder per member instead, see ensemble.py) plus preprocessing.json (the table
+encoder, the min-max scaler and the class names). Everything is JSON or a tensor state
 dict loaded with weights_only=True: loading a model never unpickles anything.
 """
 
@@ -16,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from hexagan_core.data import MinMaxScaler, TableEncoder
-from hexagan_core.model import HexaGANModel, read_json
+from hexagan_core.ensemble import TrainedModel, imputation_spread, load_model, mean_imputation
+from hexagan_core.model import read_json
 
 __all__ = ["Pipeline", "load_pipeline"]
 
@@ -27,7 +29,7 @@ _PREPROCESSING = "preprocessing.json"
 class Pipeline:
     """A trained model with the preprocessing that maps original tables to its scaled space."""
 
-    model: HexaGANModel
+    model: TrainedModel
     encoder: TableEncoder
     scaler: MinMaxScaler
     class_names: list[str]
@@ -62,6 +64,35 @@ class Pipeline:
         original = table[self.columns].reset_index(drop=True)
         return original.where(original.notna(), imputed)
 
+    def spread_table(self, table: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+        """How far the imputation models disagree on each cell of `table` (`matrix_spread`)."""
+        return self.matrix_spread(self.to_matrix(table), seed=seed)
+
+    def matrix_spread(self, matrix: np.ndarray, seed: int = 0) -> pd.DataFrame:
+        """How far the imputation models disagree on each missing cell of `matrix` (the model's
+        input, scaled), in the original columns: for a numeric column the standard deviation of
+        the members' values, in the column's units (`HexaGANEnsemble.impute_std` times its
+        range); for a categorical column the share of members whose level differs from the
+        imputed one. 0 at observed cells. ValueError for a single model: there is no spread."""
+        if self.model.config.n_imputations == 1:
+            raise ValueError("The spread of the imputations needs several imputation models "
+                             "(n_imputations > 1); this is a single model.")  # fmt: skip
+        imputations = self.model.member_imputations(matrix, seed=seed)
+        numeric = imputation_spread(imputations, matrix) * self.scaler.data_range_
+        imputed = self.to_table(mean_imputation(imputations, matrix))
+        members = [self.to_table(imputation) for imputation in imputations]
+        spread, position = {}, 0
+        for column in self.columns:
+            if column in self.encoder.categorical_:
+                chosen = imputed[column].to_numpy(dtype=object)
+                differs = [member[column].to_numpy(dtype=object) != chosen for member in members]
+                spread[column] = np.mean(differs, axis=0)
+                position += len(self.encoder.categorical_[column])
+            else:
+                spread[column] = numeric[:, position]
+                position += 1
+        return pd.DataFrame(spread, columns=self.columns)
+
     def predict_table(self, table: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
         """One row per input row: the predicted class and each class's probability."""
         proba = self.model.predict_proba(self.to_matrix(table), seed=seed)
@@ -73,7 +104,7 @@ class Pipeline:
 
     def save(self, directory: str | Path, extra: dict[str, Any] | None = None, *,
              critics: bool = True, half: bool = False) -> Path:  # fmt: skip
-        """The model (`HexaGANModel.save`, with `critics` and `half`) and its preprocessing."""
+        """The model (its `save`, with `critics` and `half`) and its preprocessing."""
         directory = self.model.save(directory, extra, critics=critics, half=half)
         preprocessing = {
             "encoder": self.encoder.to_dict(),
@@ -89,7 +120,7 @@ class Pipeline:
 def load_pipeline(directory: str | Path, device: str = "auto") -> Pipeline:
     """The pipeline saved by Pipeline.save; ValueError if `directory` is not one."""
     directory = Path(directory)
-    model, extra = HexaGANModel.load(directory, device=device)
+    model, extra = load_model(directory, device=device)
     path = directory / _PREPROCESSING
     if not path.is_file():
         raise ValueError(f"{directory} is not a saved HexaGAN model: {_PREPROCESSING} is missing.")

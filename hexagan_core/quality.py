@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from hexagan_core.model import HexaGANModel
+from hexagan_core.ensemble import TrainedModel
 from hexagan_core.validation import Interval, check_param
 
 __all__ = ["SampleJudge", "SampleQuality", "mean_pairwise_distance"]
@@ -88,7 +88,7 @@ class SampleJudge:
         x, y = _complete(x, y)
         return float(self.classifier_.score(x, y)) if len(y) else float("nan")
 
-    def assess(self, model: HexaGANModel, x_real: np.ndarray, y_real: np.ndarray,
+    def assess(self, model: TrainedModel, x_real: np.ndarray, y_real: np.ndarray,
                per_class: int = 100, seed: int = 0) -> SampleQuality:  # fmt: skip
         """Agreement and spread of `per_class` samples of each class of `model`, against the
         real rows `x_real` (labels `y_real`: held out from the judge's rows, e.g. test rows;

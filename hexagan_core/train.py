@@ -3,7 +3,8 @@ configured iterations, on the backend `engine.build_algorithm` chooses; they rep
 callback every `eval_every` iterations (losses, validation scores), obey a `RunControl` (stop,
 pause), and keep the networks of the best validation report when asked.
 
-K models (seeds, missing rates) train as one batched program (`fit_ensemble`). The loop never
+K models (seeds, missing rates) train as one batched program (`fit_ensemble`), and so do the
+members of a config with n_imputations > 1 (`ensemble.HexaGANEnsemble`). The loop never
 synchronises with the device except when it reports.
 """
 
@@ -26,6 +27,7 @@ from hexagan_core.control import RunControl
 from hexagan_core.device import model_device
 from hexagan_core.engine import build_algorithm
 from hexagan_core.engine.runtime import cpu_threads, release_freed_heap
+from hexagan_core.ensemble import HexaGANEnsemble, TrainedModel, member_configs
 from hexagan_core.model import HexaGANModel
 
 __all__ = ["fit", "fit_ensemble", "can_train_together", "Validation", "Callback"]
@@ -106,8 +108,10 @@ def fit(
     device: str = "auto",
     select_best: str | None = None,
     select_classifier: str | None = None,
-) -> HexaGANModel:
-    """Train HexaGAN on `x` (min-max scaled, NaN = missing) and labels `y` (-1 = unlabelled).
+) -> TrainedModel:
+    """Train HexaGAN on `x` (min-max scaled, NaN = missing) and labels `y` (-1 = unlabelled):
+    one `HexaGANModel`, or with `config.n_imputations` > 1 a `HexaGANEnsemble` of that many,
+    trained together, each selected on validation as a single model is.
 
     Every `config.eval_every` iterations (and at the end) `callback` receives a dict with
     `iteration`, `seconds`, `losses` (each component's mean loss since the last report) and the
@@ -149,13 +153,16 @@ def fit_ensemble(
     device: str = "auto",
     select_best: str | None = None,
     select_classifier: str | None = None,
-) -> list[HexaGANModel]:
+) -> list[TrainedModel]:
     """Train K independent HexaGANs as one batched program; model k equals `fit(configs[k],
     xs[k], ys[k], ...)` up to floating-point rounding.
 
     The configs may differ only in `seed`; the matrices must have one shape (different masks or
     missing rates are fine) and the same numbers of labelled and unlabelled rows. Reports reach
     `callback` as in `fit`, with `member` (k) added when K > 1. MLP architectures only for K > 1.
+    With n_imputations = M > 1 each config's M members (`ensemble.member_configs`) train in the
+    same program, on its data and validation rows, and model k is their `HexaGANEnsemble`; their
+    reports hold `imputation` (the member, 0 to M - 1) besides `member`.
     """
     if not configs or not (len(configs) == len(xs) == len(ys)):
         raise ValueError("configs, xs and ys must be non-empty lists of one length.")
@@ -176,13 +183,34 @@ def fit_ensemble(
     if select_classifier not in (None, "val_log_loss", "val_f1"):
         raise ValueError("select_classifier must be None, 'val_log_loss' or 'val_f1'. "
                          f"Got {select_classifier!r}.")  # fmt: skip
-    torch_device = model_device(device, configs[0], checked[0][0].shape[1], len(configs))
+    # Config k stands for its n_imputations members (the model itself where that is 1), which
+    # train on its data and are selected on its validation rows.
+    slots = [(k, j) for k, config in enumerate(configs) for j in range(config.n_imputations)]
+    members = [member for config in configs for member in member_configs(config)]
+    torch_device = model_device(device, members[0], checked[0][0].shape[1], len(members))
     with cpu_threads(torch_device, configs[0]):
-        algorithm = build_algorithm(configs, [x for x, _ in checked], [y for _, y in checked],
-                                    torch_device)  # fmt: skip
+        algorithm = build_algorithm(members, [checked[k][0] for k, _ in slots],
+                                    [checked[k][1] for k, _ in slots], torch_device)  # fmt: skip
+        member_validations = [validations[k] for k, _ in slots]
         checkpoints = [_Checkpoints(select_best, select_classifier, validation)
-                       for validation in validations]  # fmt: skip
-        return _train(algorithm, validations, callback, control or RunControl(), checkpoints)
+                       for validation in member_validations]  # fmt: skip
+        tags = [_report_tags(k, j, configs) for k, j in slots]
+        models = iter(_train(algorithm, member_validations, callback, control or RunControl(),
+                             checkpoints, tags))  # fmt: skip
+    groups = [[next(models) for _ in range(config.n_imputations)] for config in configs]
+    return [
+        group[0] if len(group) == 1 else HexaGANEnsemble(config, group)
+        for config, group in zip(configs, groups, strict=True)
+    ]
+
+
+def _report_tags(k: int, j: int, configs: list[HexaGANConfig]) -> dict[str, int]:
+    """What the reports of config k's member j say of it: `member` k when there are several
+    configs, `imputation` j when config k has several members."""
+    tags = {"member": k} if len(configs) > 1 else {}
+    if configs[k].n_imputations > 1:
+        tags["imputation"] = j
+    return tags
 
 
 class _Checkpoints:
@@ -254,7 +282,8 @@ def _diverged_note(iteration: int, names: list[str], kept: int | None) -> str:
 
 
 def _train(algorithm: Algorithm, validations: list[Validation | None], callback: Callback | None,
-           control: RunControl, checkpoints: list[_Checkpoints]) -> list[HexaGANModel]:  # fmt: skip
+           control: RunControl, checkpoints: list[_Checkpoints],
+           tags: list[dict[str, int]]) -> list[HexaGANModel]:  # fmt: skip
     config = algorithm.config
     models = [
         HexaGANModel(c, m, algorithm.device)
@@ -290,9 +319,8 @@ def _train(algorithm: Algorithm, validations: list[Validation | None], callback:
                 "seconds": seconds,
                 "backend": algorithm.name,
                 "losses": {name: values[k] for name, values in means.items()},
+                **tags[k],  # which model and member the report is of
             }
-            if len(models) > 1:
-                report["member"] = k
             not_finite = sorted(name for name, value in report["losses"].items()
                                 if not math.isfinite(value))  # fmt: skip
             if not_finite:  # stop all K models: they train as one program

@@ -37,7 +37,7 @@ __all__ = [
 FIELD_GROUPS: dict[str, tuple[str, ...]] = {
     "Schedule": (
         "iterations", "batch_size", "n_critic", "n_cg", "pretrain_iterations", "update_order",
-        "eval_every",
+        "eval_every", "n_imputations",
     ),
     "Loss weights": (
         "alpha1", "adversarial_weight", "alpha2", "alpha3", "alpha4", "lambda1", "lambda2",
@@ -46,7 +46,9 @@ FIELD_GROUPS: dict[str, tuple[str, ...]] = {
         "recon_drop_rate", "noise_scale", "classifier_balance",
     ),
     "Optimisation": ("optimizer", "lr", "lr_cg", "lr_c", "lr_decay", "c_weight_decay"),
-    "Networks": ("architecture", "engine", "latent", "noise_dim", "cg_critic", "cg_leak"),
+    "Networks": (
+        "architecture", "engine", "latent", "noise_dim", "cg_critic", "cg_condition", "cg_leak",
+    ),
 }  # fmt: skip
 
 # Shown in scientific notation (learning rates and small weights).

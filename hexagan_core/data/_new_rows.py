@@ -54,6 +54,16 @@ class NewRows:
             out[column] = values.where(~self.unseen[column], self.table[column])
         return out
 
+    def spread(self, spread: pd.DataFrame) -> pd.DataFrame:
+        """The file's shape with `spread` (the model's columns, row for row) in the model's
+        columns, except the unseen categories, kept as read: 0 there and in the other columns,
+        whose cells are not imputed either."""
+        out = pd.DataFrame(0.0, index=self.table.index, columns=self.table.columns)
+        for column in self.features.columns:
+            values = spread[column].reset_index(drop=True).set_axis(self.table.index)
+            out[column] = values.where(~self.unseen[column].to_numpy(), 0.0)
+        return out
+
     def beside(self, predictions: pd.DataFrame) -> pd.DataFrame:
         """The columns the model does not use, then `predictions` row for row; a prediction
         column whose name the file already uses is called 'predicted <name>'."""

@@ -1,6 +1,7 @@
 """The command line end to end: fit with a report, save, transform and predict, and bad input."""
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -243,3 +244,92 @@ def test_values_beyond_float64_range_exit_2_naming_the_column(tmp_path, capsys):
     assert main(["fit", str(path), "--label", "y", "--iterations", "2", "--quiet"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert err[-1].startswith("error: column 'a' spans -1e+308 to 1e+308, a range beyond")
+
+
+# --- multiple imputation: --output-std ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ensemble_fit(breast_csv, tmp_path_factory):
+    """fit with two imputation models on the patients CSV: its folder (imputed.csv, std.csv,
+    the saved model)."""
+    folder = tmp_path_factory.mktemp("ensemble")
+    code = main(["fit", str(breast_csv), "--label", "diagnosis", "--iterations", "20", "--set",
+                 "eval_every=10", "--set", "n_imputations=2", "--device", "cpu", "--quiet",
+                 "--output", str(folder / "imputed.csv"), "--output-std", str(folder / "std.csv"),
+                 "--save", str(folder / "model")])  # fmt: skip
+    assert code == 0
+    return folder
+
+
+NUMERIC = ["mean radius", "mean texture", "mean perimeter", "mean area", "mean smoothness",
+           "mean compactness", "mean concavity", "mean concave points"]  # fmt: skip
+
+
+def _check_spread(spread: pd.DataFrame, source: pd.DataFrame) -> None:
+    """Spread where the source had no value, 0 where it had one, a share for the category."""
+    missing = source[NUMERIC].isna().to_numpy()
+    assert missing.sum() > 100
+    values = spread[NUMERIC].to_numpy()
+    assert (values[missing] > 0).all() and (values[~missing] == 0).all()
+    assert spread["clinic"].isin([0.0, 0.5]).all()  # the share of 2 models that chose another
+    assert (spread["diagnosis"] == 0).all()  # the label is never imputed
+
+
+def test_fit_output_std_gives_each_cells_spread_in_the_imputed_tables_shape(breast_csv,
+                                                                           ensemble_fit):
+    imputed = pd.read_csv(ensemble_fit / "imputed.csv")
+    spread = pd.read_csv(ensemble_fit / "std.csv")
+    assert spread.shape == imputed.shape and list(spread.columns) == list(imputed.columns)
+    _check_spread(spread, pd.read_csv(breast_csv))
+
+
+def test_transform_output_std_gives_each_cells_spread_in_the_files_shape(breast_csv,
+                                                                        ensemble_fit, tmp_path):
+    out, std = tmp_path / "out.csv", tmp_path / "std.csv"
+    assert main(["transform", str(ensemble_fit / "model"), str(breast_csv), "--output", str(out),
+                 "--output-std", str(std)]) == 0  # fmt: skip
+    source, spread = pd.read_csv(breast_csv), pd.read_csv(std)
+    assert list(spread.columns) == list(source.columns) and len(spread) == len(source)
+    assert (spread["patient_id"] == 0).all()  # passed through, not imputed
+    _check_spread(spread, source)
+    assert pd.read_csv(out).drop(columns="diagnosis").notna().all().all()
+
+
+def test_output_std_of_a_single_model_exits_2_before_training(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr("hexagan_core.cli.run_experiment", _never_called)
+    assert main(["fit", "breast", "--output-std", str(tmp_path / "std.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("error: --output-std needs n_imputations > 1")
+    assert "--set n_imputations=5" in err
+
+
+def test_transform_output_std_of_a_single_model_exits_2(tiny_model, tmp_path, capsys):
+    model_dir, table = tiny_model
+    path, out, std = tmp_path / "new.csv", tmp_path / "out.csv", tmp_path / "std.csv"
+    table.to_csv(path, index=False)
+    capsys.readouterr()
+    assert main(["transform", str(model_dir), str(path), "--output", str(out), "--output-std",
+                 str(std)]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "needs n_imputations > 1" in err
+    assert f"{model_dir} holds a single model" in err
+    assert not out.exists() and not std.exists()
+    assert main(["predict", str(model_dir), str(path), "--output", str(out), "--output-std",
+                 str(std)]) == 2  # predict writes no imputed table  # fmt: skip
+
+
+def test_a_damaged_ensemble_folder_exits_2_with_one_line(ensemble_fit, breast_csv, tmp_path,
+                                                         capsys):  # fmt: skip
+    damaged = tmp_path / "model"
+    shutil.copytree(ensemble_fit / "model", damaged)
+    shutil.rmtree(damaged / "member_1")
+    assert main(["transform", str(damaged), str(breast_csv), "--output",
+                 str(tmp_path / "out.csv")]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "member folder member_1 is missing" in err
+
+
+def _never_called(*args, **kwargs):
+    raise AssertionError("the option must be checked before training")

@@ -60,6 +60,21 @@ def test_compiled_engine_is_refused_where_it_has_no_compiled_steps(overrides):
         HexaGANConfig(engine="compiled", **overrides).validate()
 
 
+@pytest.mark.parametrize("value", [0, 33, 2.0])
+def test_n_imputations_is_an_int_from_1_to_32(value):
+    with pytest.raises(ValueError, match=r"'n_imputations' .* an int in the range \[1, 32\]"):
+        HexaGANConfig(n_imputations=value).validate()
+    assert HexaGANConfig(n_imputations=32).validate().n_imputations == 32
+
+
+def test_the_mnist_convnets_take_one_imputation_model_only():
+    assert preset("mnist", n_imputations=1).n_imputations == 1
+    with pytest.raises(ValueError, match="n_imputations > 1 .* 'mnist' convnets cannot be. Got "
+                                         "architecture='mnist' with n_imputations=2; use "
+                                         "n_imputations=1"):  # fmt: skip
+        preset("mnist", n_imputations=2)
+
+
 def test_unknown_parameters_and_presets_are_refused():
     with pytest.raises(ValueError, match="Unknown HexaGANConfig parameter.*alpha9"):
         HexaGANConfig().replace(alpha9=1.0)
