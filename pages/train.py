@@ -207,19 +207,18 @@ if snap.status == "failed" or result is None:
     st.stop()
 
 report = result.report
-selected = report.get("selected_iteration")
 if snap.status == "stopped":
     st.warning(f"Stopped after {report['iterations']:,} iterations: the results use the networks "
                "trained so far, and the baselines were skipped.")
 else:
     st.success(
         f"Finished: {report['iterations']:,} iterations in {components.duration(report['seconds'])}"
-        + (f"; networks selected at iteration {selected:,} on validation data." if selected
-           else ".")
+        + components.selection_note(report)
     )
 
 st.subheader("Results on the test rows")
 components.results_table(report)
+components.imputation_spread(result)
 components.notes(report.get("notes", []), "Notes on this run")
 st.subheader("Downloads")
 components.run_downloads(result)

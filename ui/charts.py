@@ -40,6 +40,7 @@ __all__ = [
     "real_vs_generated_figure",
     "results_frame",
     "sample_quality_figure",
+    "spread_figure",
     "thin",
     "study_figure",
     "study_summary",
@@ -154,17 +155,19 @@ def class_counts_figure(labels: pd.Series, class_names: Sequence[str]) -> go.Fig
 
 
 def thin(history: Sequence[dict[str, Any]], max_points: int = 400) -> list[dict[str, Any]]:
-    """At most about `max_points` reports, evenly spaced, always with the latest one.
+    """The reports of at most about `max_points` iterations, evenly spaced, always with the
+    latest one; each kept iteration with every report it has (one per imputation model).
 
     The live charts are rebuilt every second; with eval_every=1 a long run has tens of
     thousands of reports, which no chart needs.
     """
     history = list(history)
-    if len(history) <= max_points:
+    iterations = list(dict.fromkeys(report["iteration"] for report in history))
+    if len(iterations) <= max_points:
         return history
-    step = -(-len(history) // max_points)
-    kept = history[::step]
-    return kept if kept[-1] is history[-1] else [*kept, history[-1]]
+    step = -(-len(iterations) // max_points)
+    kept = {*iterations[::step], iterations[-1]}
+    return [report for report in history if report["iteration"] in kept]
 
 
 def history_frame(history: Iterable[dict[str, Any]]) -> pd.DataFrame:
@@ -177,13 +180,23 @@ def history_frame(history: Iterable[dict[str, Any]]) -> pd.DataFrame:
 
 
 def loss_frame(history: Iterable[dict[str, Any]]) -> pd.DataFrame:
-    """Long format: iteration, loss (name), value."""
+    """Long format: iteration, loss (name), value, and the imputation model (0 for a run of
+    one model)."""
     rows = [
-        {"iteration": report["iteration"], "loss": name, "value": value}
+        {"iteration": report["iteration"], "loss": name, "value": value,
+         "imputation": report.get("imputation", 0)}
         for report in history
         for name, value in (report.get("losses") or {}).items()
-    ]
-    return pd.DataFrame(rows, columns=["iteration", "loss", "value"])
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=["iteration", "loss", "value", "imputation"])
+
+
+def _one_line_per_imputation(frame: pd.DataFrame) -> dict[str, Any]:
+    """Encodings that draw a line per imputation model, where a run has several (an ensemble's
+    members report one by one; one line through them all would zigzag)."""
+    if "imputation" not in frame or frame["imputation"].nunique() < 2:
+        return {}
+    return {"detail": alt.Detail("imputation:N")}
 
 
 VALIDATION_CURVES: dict[str, tuple[str, str]] = {
@@ -196,14 +209,16 @@ def validation_curve_chart(history: pd.DataFrame, metric: str) -> alt.Chart:
     """One validation score against the iteration, or a grey note where there is none yet."""
     title, color = VALIDATION_CURVES[metric]
     if metric in history and history[metric].notna().any():
-        points = history[["iteration", metric]].dropna()
+        columns = ["iteration", metric, *(["imputation"] if "imputation" in history else [])]
+        points = history[columns].dropna(subset=[metric])
         chart = (
             alt.Chart(points)
             .mark_line(color=color, strokeWidth=2, point=alt.OverlayMarkDef(color=color, size=30))
             .encode(
                 x=alt.X("iteration:Q", title="iteration"),
                 y=alt.Y(f"{metric}:Q", title=None, scale=alt.Scale(zero=False)),
-                tooltip=["iteration:Q", alt.Tooltip(f"{metric}:Q", format=".4f")],
+                tooltip=[*columns[2:], "iteration:Q", alt.Tooltip(f"{metric}:Q", format=".4f")],
+                **_one_line_per_imputation(points),
             )
         )
     else:
@@ -249,6 +264,7 @@ def loss_curves_chart(losses: pd.DataFrame, columns: int = 4) -> alt.FacetChart:
                 legend=alt.Legend(orient="top", title="trains"),
             ),
             tooltip=["loss:N", "iteration:Q", alt.Tooltip("value:Q", format=".4g")],
+            **_one_line_per_imputation(data),
         )
         .properties(width=180, height=110)
     )
@@ -267,6 +283,24 @@ def results_frame(results: dict[str, dict[str, Any]]) -> pd.DataFrame:
     frame = frame.reindex(columns=[c for c in _METRICS if c in frame.columns])
     frame.index.name = "method"
     return frame.reset_index()
+
+
+def spread_figure(spread: pd.DataFrame) -> go.Figure:
+    """Heat map of each imputed cell's spread across the imputation models: rows x features
+    (`RunResult.test_spread`, min-max units); observed cells (NaN) are left blank."""
+    fig = go.Figure(
+        go.Heatmap(
+            z=spread.to_numpy(dtype=float), x=[str(c) for c in spread.columns],
+            y=list(range(len(spread))), colorscale="Blues", zmin=0, hoverongaps=False,
+            colorbar={"title": {"text": "std"}},
+            hovertemplate="test row %{y}, %{x}: %{z:.4f}<extra></extra>",
+        )
+    )  # fmt: skip
+    fig.update_yaxes(autorange="reversed", title_text="test row")
+    fig.update_xaxes(type="category", tickfont={"size": 10})
+    title = ("How far the imputation models disagree on each imputed cell<br><sup>standard "
+             "deviation of their values, min-max units; blank: observed</sup>")  # fmt: skip
+    return _style(fig, title, height=260 + 8 * len(spread))
 
 
 # --- Hidden space -------------------------------------------------------------------------------

@@ -17,12 +17,14 @@ __all__ = [
     "data_badge",
     "duration",
     "escape_markdown",
+    "imputation_spread",
     "notes",
     "notes_box",
     "page_link",
     "results_table",
     "run_downloads",
     "sample_quality",
+    "selection_note",
     "shipped_model_info",
     "trained_result_or_stop",
     "use_the_router",
@@ -202,10 +204,42 @@ def results_table(report: dict) -> None:
                "data.")
 
 
+def selection_note(report: dict) -> str:
+    """How the run's networks were chosen, to end the "Finished" line: '; networks selected at
+    iteration 2,850 on validation data.', the same for each of several imputation models, or
+    '.' when nothing was selected."""
+    each = [m["selected_iteration"] for m in report.get("imputation_models", [])]
+    if any(each):
+        iterations = ", ".join("—" if i is None else f"{i:,}" for i in each)
+        return (f"; each of the {len(each)} imputation models selected on validation data "
+                f"(iterations {iterations}).")  # fmt: skip
+    selected = report.get("selected_iteration")
+    return f"; networks selected at iteration {selected:,} on validation data." if selected else "."
+
+
+def imputation_spread(result: RunResult, max_rows: int = 50) -> None:
+    """For a run of several imputation models, how far they disagree on the first test rows'
+    imputed cells (a heat map); nothing for a single model."""
+    if result.model.config.n_imputations == 1:
+        return
+    spread = result.test_spread(max_rows)
+    st.plotly_chart(charts.spread_figure(spread), key="imputation_spread")
+    imputed = spread.stack()  # the imputed cells only: observed ones are NaN
+    typical = f" (median {imputed.median():.4f})" if len(imputed) else ""
+    st.caption(
+        f"{result.model.config.n_imputations} imputation models, trained from different seeds, "
+        f"each filled in the missing cells; the table's value is their mean. A dark cell is one "
+        f"they disagree on{typical}: its imputation is less certain. The download "
+        "**Spread (CSV)** gives this for every row, in each column's own units."
+    )
+
+
 def run_downloads(result: RunResult) -> None:
-    """Imputed CSV, predictions CSV, config JSON and the model ZIP, each built on click."""
+    """Imputed CSV, predictions CSV, config JSON and the model ZIP, each built on click; for
+    several imputation models, the spread CSV too."""
     has_classes = bool(result.model.n_classes)
-    cols = st.columns(4)
+    has_spread = result.model.config.n_imputations > 1
+    cols = st.columns(5 if has_spread else 4)
     cols[0].download_button(
         "Imputed data (CSV)", data=lambda: runtime.imputed_csv(result),
         file_name="imputed.csv", mime="text/csv", on_click="ignore", key="download_imputed",
@@ -229,6 +263,14 @@ def run_downloads(result: RunResult) -> None:
         mime="application/zip", on_click="ignore", key="download_model", width="stretch",
         help="Unzip, then: python -m hexagan_core predict hexagan-model new.csv --output out.csv",
     )  # fmt: skip
+    if has_spread:
+        cols[4].download_button(
+            "Spread (CSV)", data=lambda: runtime.spread_csv(result), file_name="spread.csv",
+            mime="text/csv", on_click="ignore", key="download_spread", width="stretch",
+            help="The imputed data's shape: how far the imputation models disagree on each "
+                 "cell (a standard deviation in the column's units, or for a category the share "
+                 "of models that chose another); 0 where the cell was observed.",
+        )  # fmt: skip
 
 
 def attached_job(

@@ -40,6 +40,7 @@ __all__ = [
     "model_zip",
     "predictions_csv",
     "snapshot",
+    "spread_csv",
     "start_exploring_mnist",
     "view_key",
 ]
@@ -223,6 +224,11 @@ def discard_embedding(job_id: str, method: str) -> None:
 def imputed_csv(result: RunResult) -> bytes:
     """The dataset with its real missing cells filled by HexaGAN, as CSV."""
     return result.imputed_table().to_csv(index=False).encode("utf-8")
+
+
+def spread_csv(result: RunResult) -> bytes:
+    """How far the imputation models disagree on each cell of `imputed_csv`'s table, as CSV."""
+    return result.spread_table().to_csv(index=False).encode("utf-8")
 
 
 def predictions_csv(result: RunResult) -> bytes:

@@ -6,8 +6,9 @@ import zipfile
 
 import pandas as pd
 import pyarrow as pa
+import pytest
 import torch
-from apptest_support import page_test, rerun_until, wait_for_job
+from apptest_support import page_test, rerun_until, train, wait_for_job
 
 from hexagan_core import device as device_module
 from hexagan_core.config import HexaGANConfig, field_help, preset
@@ -254,3 +255,33 @@ def test_a_session_exploring_the_shipped_model_can_train_its_own(shipped_job):
     assert any("No training yet" in i.value for i in at.info)
     assert not at.success and not at.error  # no results table for a model not trained here
     assert not at.button(key=widget_key("train", "start")).disabled
+
+
+@pytest.fixture(scope="module")
+def ensemble_job() -> str:
+    """A finished (tiny) run of two imputation models on breast cancer."""
+    return train(data="breast", iterations=40,
+                 config=preset("default", eval_every=20, n_imputations=2))  # fmt: skip
+
+
+def test_several_imputation_models_show_their_spread_and_offer_it(ensemble_job):
+    at = page_test("train", train_job=ensemble_job).run()
+    assert not at.exception
+    assert "each of the 2 imputation models selected on validation data" in at.success[0].value
+    (heatmap,) = [c for c in at.get("plotly_chart")
+                  if "disagree" in json.loads(c.proto.spec)["layout"]["title"]["text"]]
+    z = json.loads(heatmap.proto.spec)["data"][0]["z"]
+    assert z["shape"] == "50, 30"  # the first 50 test rows, breast's 30 features
+    assert any("2 imputation models" in c.value for c in at.caption)
+    assert [b.label for b in at.download_button] == [*DOWNLOADS, "Spread (CSV)"]
+    charts = at.get("vega_lite_chart")
+    specs = [json.loads(chart.proto.spec) for chart in charts]
+    assert specs[0]["encoding"]["detail"]["field"] == "imputation"  # a curve per model
+
+
+def test_the_spread_download_has_the_imputed_tables_shape(ensemble_job):
+    result = runtime.snapshot(ensemble_job).result
+    imputed = pd.read_csv(io.BytesIO(runtime.imputed_csv(result)))
+    spread = pd.read_csv(io.BytesIO(runtime.spread_csv(result)))
+    assert spread.shape == imputed.shape and list(spread.columns) == list(imputed.columns)
+    assert (spread == 0).all().all()  # breast has no missing cell of its own to impute

@@ -122,3 +122,51 @@ def test_long_histories_are_thinned_for_the_live_charts():
     kept = charts.thin(history, max_points=400)
     assert len(kept) <= 401 and kept[0]["iteration"] == 1 and kept[-1]["iteration"] == 10_000
     assert charts.thin(history[:50]) == history[:50]
+
+
+def test_thinning_keeps_every_imputation_models_report_of_a_kept_iteration():
+    history = [{"iteration": i, "imputation": j} for i in range(1, 1001) for j in range(3)]
+    kept = charts.thin(history, max_points=100)
+    iterations = [r["iteration"] for r in kept]
+    assert len(set(iterations)) <= 101 and iterations[-1] == 1000
+    assert all(iterations.count(i) == 3 for i in set(iterations))
+
+
+def test_several_imputation_models_get_a_line_each():
+    history = [{"iteration": 10 * i, "seconds": i, "imputation": j, "val_rmse": 0.1 * j + 1 / i,
+                "losses": {"d_mi": -i - j}} for i in range(1, 4) for j in range(2)]  # fmt: skip
+    spec = charts.validation_curve_chart(charts.history_frame(history), "val_rmse").to_dict()
+    assert spec["encoding"]["detail"]["field"] == "imputation"
+    assert len(_chart_rows(spec)) == 6
+    panels = charts.loss_curves_chart(charts.loss_frame(history)).to_dict()
+    assert panels["spec"]["encoding"]["detail"]["field"] == "imputation"
+    one_model = [{k: v for k, v in r.items() if k != "imputation"} for r in history[::2]]
+    spec = charts.validation_curve_chart(charts.history_frame(one_model), "val_rmse").to_dict()
+    assert "detail" not in spec["encoding"]
+    assert "detail" not in charts.loss_curves_chart(charts.loss_frame(one_model)).to_dict()[
+        "spec"]["encoding"]
+
+
+def test_spread_figure_leaves_observed_cells_blank():
+    spread = pd.DataFrame([[np.nan, 0.02], [0.1, np.nan], [0.0, np.nan]], columns=["a", "b=x"])
+    figure = charts.spread_figure(spread)
+    (heatmap,) = figure.data
+    np.testing.assert_array_equal(heatmap.z, spread.to_numpy())
+    assert list(heatmap.x) == ["a", "b=x"] and list(heatmap.y) == [0, 1, 2]
+    assert heatmap.zmin == 0 and "disagree" in figure.layout.title.text
+
+
+@pytest.mark.parametrize(
+    ("report", "text"),
+    [
+        ({"selected_iteration": 2850}, "; networks selected at iteration 2,850 on validation "
+                                       "data."),
+        ({"selected_iteration": None}, "."),
+        ({"selected_iteration": 300, "imputation_models": [
+            {"seed": 0, "selected_iteration": 300}, {"seed": 9, "selected_iteration": 1450}]},
+         "; each of the 2 imputation models selected on validation data (iterations 300, "
+         "1,450)."),
+    ],
+)
+def test_the_finished_line_says_how_the_networks_were_selected(report, text):
+    assert components.selection_note(report) == text
