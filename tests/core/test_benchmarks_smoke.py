@@ -113,24 +113,22 @@ def test_set_overrides_are_typed_and_checked():
         assert exit_info.value.code == 2
 
 
-def test_ensemble_average_scores_each_model_and_the_averages():
+def test_ensemble_average_scores_each_number_of_imputation_models():
     sys.path.insert(0, str(REPO))
-    import numpy as np
+    from benchmarks import common, ensemble_average
 
-    from benchmarks import ensemble_average
-
-    truth = np.array([[0.5, 0.5], [0.2, np.nan]])
-    scored = np.array([[True, True], [True, False]])
-    # errors of +0.1 and -0.1 on every scored cell: each RMSE is 0.1, their average is exact
-    over, under = truth + 0.1, truth - 0.1
-    scores = ensemble_average.averaged_rmse([over, under], truth, scored)
-    assert np.allclose(scores["single"], [0.1, 0.1])
-    assert np.isclose(scores["averages"][2], 0.0)
-
-    out = ensemble_average.main(["--quick"])
-    result = out["breast"][11]
-    assert len(result["single"]) == 2 and set(result["averages"]) == {2}
-    assert all(0 < v < 1 for v in [*result["single"], result["averages"][2]])
+    single, pair = ensemble_average.main(["--quick"])
+    assert [(r["dataset"], r["seed"], r["k"]) for r in (single, pair)] == [("breast", 11, 1),
+                                                                           ("breast", 11, 2)]
+    assert len(single["member_val_rmse"]) == 1 and len(pair["member_val_rmse"]) == 2
+    assert single["val_rmse"] == single["member_val_rmse"][0]
+    for run in (single, pair):
+        assert 0 < run["val_rmse"] < 1 and 0 <= run["val_f1"] <= 1 and run["seconds"] > 0
+        assert 0 <= run["val_roc_auc"] <= 1
+    header = common.run_header(device="cpu", seeds=[11], iterations=60,
+                               argv=["benchmarks/ensemble_average.py", "--quick"])  # fmt: skip
+    text = ensemble_average.markdown(header, [pair])
+    assert "| breast | 11 | 2 |" in text and "- command:" in text
 
 
 def test_imputation_baseline_params_are_parsed_and_checked():
