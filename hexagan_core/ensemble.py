@@ -45,8 +45,8 @@ def member_configs(config: HexaGANConfig) -> list[HexaGANConfig]:
 
 
 def _member_seeds(config: HexaGANConfig) -> list[int]:
-    # SeedSequence spreads (seed, k) over the whole range: members of neighbouring seeds (runs
-    # of seeds 11 and 12, say) share no seed, as `seed + k` would make them.
+    # SeedSequence spreads (seed, k) over the whole range, so that the members of neighbouring
+    # seeds (runs of seeds 11 and 12, say) share no seed, as they would with `seed + k`.
     derived = [
         int(np.random.SeedSequence([config.seed, k]).generate_state(1)[0])
         for k in range(1, config.n_imputations)
