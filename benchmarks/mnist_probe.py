@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
             agreement, spread = [], []
             for digit in range(10):
                 z = latent_noise(config, 100, model.noise_dim, generator, "cpu")
-                samples = model.g_mi(model.g_cg(z, torch.eye(10)[[digit] * 100])).numpy()
+                samples = model.g_mi(model.generate_hidden(z, torch.eye(10)[[digit] * 100])).numpy()
                 agreement.append(float(np.mean(judge.classifier_.predict(samples) == digit)))
                 real = x_held[y_held == digit][:100]
                 spread.append(_spread(samples) / _spread(real))
@@ -115,7 +115,7 @@ def _grid(model, config, path: str) -> None:
         z = latent_noise(config, 8, model.noise_dim, torch.Generator("cpu").manual_seed(5), "cpu")
         fig, axes = plt.subplots(10, 8, figsize=(6, 7.5))
         for digit in range(10):
-            samples = model.g_mi(model.g_cg(z, torch.eye(10)[[digit] * 8])).numpy()
+            samples = model.g_mi(model.generate_hidden(z, torch.eye(10)[[digit] * 8])).numpy()
             for ax, image in zip(axes[digit], samples.reshape(8, 28, 28), strict=True):
                 ax.imshow(image, cmap="gray", vmin=0, vmax=1)
                 ax.axis("off")

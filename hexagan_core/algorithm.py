@@ -56,6 +56,7 @@ class Algorithm:
             for name in NETWORK_NAMES
             if getattr(self.members[0], name) is not None
         }
+        self.class_input = self.members[0].class_input  # the same codes for every member
         self.sampler = Sampler(configs, xs, ys, device, self.members[0].noise_dim)
         self.n_batch_labelled = self.sampler.n_batch_labelled
         self.batch_rows = self.sampler.layout.batch_rows
@@ -104,7 +105,7 @@ class Algorithm:
 
     def generate(self, z: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x_c = G_MI(h_c) and h_c = G_CG(z, y): conditional samples of the classes in y."""
-        h_c = self.nets["g_cg"](z, y)
+        h_c = self.nets["g_cg"](z, self.class_input(y))
         return self.nets["g_mi"](h_c), h_c
 
     def loss_d_mi(self, scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -261,7 +262,7 @@ class Algorithm:
         if generator_first and not penalty_only:
             record.update(self.g_cg_step(z_c, y_c, reported))
         with torch.no_grad():
-            h_fake = self.nets["g_cg"](latent, y)
+            h_fake = self.nets["g_cg"](latent, self.class_input(y))
         record.update(self.d_cg_updates(h_real, h_fake, y, penalty_only, reported))
         if not generator_first and not penalty_only:
             record.update(self.g_cg_step(z_c, y_c, reported))

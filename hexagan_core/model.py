@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from hexagan_core.config import HexaGANConfig
+from hexagan_core.config import SAVED_BEFORE_THE_FIELD, HexaGANConfig
 from hexagan_core.device import model_device, resolve_device
 from hexagan_core.draws import latent_noise
 from hexagan_core.networks import NETWORK_NAMES, HexaGANNetworks, build_networks, state_shapes
@@ -117,7 +117,7 @@ class HexaGANModel:
         y = torch.zeros((n, self.n_classes), device=self.device)
         y[:, int(label)] = 1.0
         self.networks.eval()
-        h = self.networks.g_cg(z, y)
+        h = self.networks.generate_hidden(z, y)
         x = self.networks.g_mi(h)
         self.networks.train()
         return x.cpu().numpy(), h.cpu().numpy()
@@ -194,9 +194,13 @@ def read_json(path: Path) -> Any:
 
 
 def read_config(path: Path) -> HexaGANConfig:
-    """The validated config in `path`; ValueError naming the file when it is not one."""
+    """The validated config in `path`; ValueError naming the file when it is not one. A field
+    the file lacks was added after it was saved: it takes the value that model was trained with
+    (`SAVED_BEFORE_THE_FIELD`), not today's default."""
     values = read_json(path)
     try:
+        if isinstance(values, dict):
+            values = {**SAVED_BEFORE_THE_FIELD, **values}
         return HexaGANConfig.from_dict(values)
     except ValueError as error:
         raise ValueError(f"{path}: {error}") from None

@@ -124,20 +124,23 @@ class ProjectionCritic(nn.Module):
         return self.score(features) + (self.embed(y) * features).sum(dim=1, keepdim=True)
 
 
-class EmbeddedClassGenerator(nn.Module):
-    """G_CG with the class entering as a learnt code as long as the noise: MLP([z, code(y)]).
-    With a one-hot y beside hundreds of noise values, an RMSProp step (about lr per weight)
-    moves a first-layer unit by about lr x sum|z| through the noise but only lr through the
-    class, so the class's effect is learnt a hundred times more slowly and can be lost."""
+CLASS_CODE_SEED = 0
 
-    def __init__(self, n_classes: int, noise_dim: int, hidden: list[int], n_out: int,
-                 negative_slope: float = 0.0):  # fmt: skip
-        super().__init__()
-        self.class_codes = nn.Parameter(torch.zeros(n_classes, noise_dim))  # drawn N(0, 1)
-        self.net = MLP(2 * noise_dim, hidden, n_out, nn.ReLU(), negative_slope=negative_slope)
 
-    def forward(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return self.net(z, y @ self.class_codes)
+def class_codes(n_classes: int, noise_dim: int) -> torch.Tensor:
+    """G_CG's class input with `cg_condition='embed'`: one N(0, 1) code per class, as long as the
+    noise z, fixed (drawn from CLASS_CODE_SEED: the same for every model, so nothing to save);
+    the first layer's weights on it are what is learnt. A one-hot y beside hundreds of noise
+    values is drowned: an RMSProp step (about lr per weight) moves a first-layer unit by about
+    lr x sum|z| through the noise but only lr through the class, so the class's effect is
+    learnt a hundred times more slowly, and can be lost (BENCHMARKS.md, Table 6)."""
+    generator = torch.Generator("cpu").manual_seed(CLASS_CODE_SEED)
+    return torch.randn((n_classes, noise_dim), generator=generator)
+
+
+def class_input_width(config: HexaGANConfig, n_classes: int, noise_dim: int) -> int:
+    """Width of G_CG's class input: K one-hot values, or a code as long as z."""
+    return noise_dim if config.cg_condition == "embed" else n_classes
 
 
 # --- the six networks ---------------------------------------------------------------------------
@@ -148,7 +151,7 @@ class HexaGANNetworks(nn.Module):
 
     Call signatures (flat tensors, batch first):
       encoder(x_tilde, m) -> h;  g_mi(h) -> x_bar in [0, 1];  d_mi(x_hat, y) -> scores (d [+1]);
-      g_cg(z, y) -> h;  d_cg(h, y) -> score (B, 1);  classifier(x_hat) -> logits (K).
+      g_cg(z, class_input(y)) -> h;  d_cg(h, y) -> score (B, 1);  classifier(x_hat) -> logits (K).
     The conditional networks (g_cg, d_cg, classifier) are None when there are no labels.
     """
 
@@ -165,12 +168,24 @@ class HexaGANNetworks(nn.Module):
         n_classes: int,
         hidden_dim: int,
         noise_dim: int,
+        embed_classes: bool = False,
     ):
         super().__init__()
         self.encoder, self.g_mi, self.d_mi = encoder, g_mi, d_mi
         self.g_cg, self.d_cg, self.classifier = g_cg, d_cg, classifier
         self.n_features, self.n_classes = n_features, n_classes
         self.hidden_dim, self.noise_dim = hidden_dim, noise_dim
+        self.class_codes: torch.Tensor | None
+        codes = class_codes(n_classes, noise_dim) if n_classes and embed_classes else None
+        self.register_buffer("class_codes", codes, persistent=False)  # moves with .to(device)
+
+    def class_input(self, y: torch.Tensor) -> torch.Tensor:
+        """G_CG's class input for one-hot (or soft) labels y: y, or their codes."""
+        return y if self.class_codes is None else y @ self.class_codes
+
+    def generate_hidden(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """h = G_CG(z, y) for one-hot labels y, whatever G_CG's class input."""
+        return self.g_cg(z, self.class_input(y))
 
 
 MIN_WIDTH = 8
@@ -203,8 +218,6 @@ def build_networks(
                 nn.init.xavier_uniform_(module.weight, generator=generator)
                 if module.bias is not None:
                     nn.init.zeros_(module.bias)
-            elif isinstance(module, EmbeddedClassGenerator):
-                nn.init.normal_(module.class_codes, generator=generator)
     return networks
 
 
@@ -218,13 +231,8 @@ def _make_networks(config: HexaGANConfig, n_features: int, n_classes: int) -> He
         noise_dim = config.noise_dim or hidden_dim
         encoder, g_mi = _ImageEncoder(), _ImageDecoder()
         d_mi = _ImageCritic(k, d + label_slots)
-        if not k:
-            g_cg = None
-        elif config.cg_condition == "embed":
-            g_cg = EmbeddedClassGenerator(k, noise_dim, [512, 1024], hidden_dim, config.cg_leak)
-        else:
-            g_cg = MLP(k + noise_dim, [512, 1024], hidden_dim, nn.ReLU(),
-                       negative_slope=config.cg_leak)  # fmt: skip
+        g_cg = MLP(noise_dim + class_input_width(config, k, noise_dim), [512, 1024], hidden_dim,
+                   nn.ReLU(), negative_slope=config.cg_leak) if k else None  # fmt: skip
         if not k:
             d_cg = None
         elif config.cg_critic == "projection":
@@ -238,7 +246,8 @@ def _make_networks(config: HexaGANConfig, n_features: int, n_classes: int) -> He
         encoder = MLP(2 * d, widths, hidden_dim, nn.ReLU())
         g_mi = MLP(hidden_dim, widths, d, nn.Sigmoid())
         d_mi = MLP(d + k, widths, d + label_slots)
-        g_cg = MLP(k + noise_dim, widths, hidden_dim, nn.ReLU()) if k else None
+        g_cg = MLP(noise_dim + class_input_width(config, k, noise_dim), widths, hidden_dim,
+                   nn.ReLU()) if k else None  # fmt: skip
         d_cg = MLP(hidden_dim + k, widths, 1) if k else None
         classifier = MLP(d, widths, k) if k else None
     return HexaGANNetworks(
@@ -252,6 +261,7 @@ def _make_networks(config: HexaGANConfig, n_features: int, n_classes: int) -> He
         n_classes=k,
         hidden_dim=hidden_dim,
         noise_dim=noise_dim,
+        embed_classes=config.cg_condition == "embed",
     )
 
 

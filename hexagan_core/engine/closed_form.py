@@ -194,7 +194,7 @@ class ClosedFormAlgorithm(Algorithm):
         """G_CG's update, backpropagated by hand through the taped G_CG, G_MI, D_CG, D_MI and
         C: its loss passes through five networks."""
         c, d, nets = self.config, self.d, self.nets
-        h_c, tape_g_cg = nets["g_cg"].forward_taped(z, y_c)
+        h_c, tape_g_cg = nets["g_cg"].forward_taped(z, self.class_input(y_c))
         x_c, tape_g_mi = nets["g_mi"].forward_taped(h_c)
         scores_cg, tape_d_cg = nets["d_cg"].forward_taped(h_c, y_c)
         scores_mi, tape_d_mi = nets["d_mi"].forward_taped(x_c, y_c)

@@ -1,5 +1,7 @@
 """Sample quality (judge agreement and spread), compact saving, and the MNIST fixes' options."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -7,7 +9,7 @@ import torch
 from hexagan_core.config import preset
 from hexagan_core.draws import Sampler, latent_noise
 from hexagan_core.model import HexaGANModel
-from hexagan_core.networks import EmbeddedClassGenerator, ProjectionCritic, build_networks
+from hexagan_core.networks import ProjectionCritic, build_networks
 from hexagan_core.quality import SampleJudge, mean_pairwise_distance
 from hexagan_core.train import fit
 
@@ -84,7 +86,7 @@ def test_normal_latent_is_zero_centred_and_leaves_the_other_draws_alone():
 
 
 def test_noise_dim_sets_the_width_of_g_cg_input():
-    networks = build_networks(preset("default", noise_dim=3), 6, 2)
+    networks = build_networks(preset("default", noise_dim=3, cg_condition="onehot"), 6, 2)
     assert networks.noise_dim == 3
     assert networks.g_cg.net[0].in_features == 2 + 3
 
@@ -95,22 +97,40 @@ def test_projection_critic_and_leak_are_for_the_mnist_networks():
     assert isinstance(networks.g_cg.net[1], torch.nn.LeakyReLU)
     h, y = torch.rand(5, networks.hidden_dim), torch.eye(10)[:5]
     assert networks.d_cg(h, y).shape == (5, 1)
-    for option in ({"cg_critic": "projection"}, {"cg_leak": 0.1}, {"cg_condition": "embed"}):
+    for option in ({"cg_critic": "projection"}, {"cg_leak": 0.1}):
         with pytest.raises(ValueError, match="'mnist' networks only"):
             preset("default", **option)
 
 
-def test_embedded_class_codes_weigh_as_much_as_the_noise_and_are_reproducible():
-    config = preset("mnist", cg_condition="embed", noise_dim=64)
-    networks = build_networks(config, 784, 10, torch.Generator().manual_seed(3))
-    codes = networks.g_cg.class_codes
-    assert isinstance(networks.g_cg, EmbeddedClassGenerator) and codes.shape == (10, 64)
-    assert 0.8 < float(codes.std()) < 1.2  # N(0, 1), as long as z: the class is not drowned
-    again = build_networks(config, 784, 10, torch.Generator().manual_seed(3))
-    assert torch.equal(again.g_cg.class_codes, codes)
+@pytest.mark.parametrize("architecture", ["paper", "mnist"])
+def test_class_codes_weigh_as_much_as_the_noise_and_are_the_same_for_every_model(architecture):
+    d, k = (784, 10) if architecture == "mnist" else (6, 3)
+    config = preset("mnist" if architecture == "mnist" else "default", cg_condition="embed",
+                    noise_dim=64)  # fmt: skip
+    networks = build_networks(config, d, k, torch.Generator().manual_seed(3))
+    codes = networks.class_codes
+    assert codes.shape == (k, 64) and networks.g_cg.net[0].in_features == 64 + 64
+    assert 0.7 < float(codes.std()) < 1.3  # N(0, 1), as long as z: the class is not drowned
+    other_seed = build_networks(config, d, k, torch.Generator().manual_seed(4))
+    assert torch.equal(other_seed.class_codes, codes)  # fixed: nothing to save
+    assert "class_codes" not in networks.state_dict()
     z = torch.randn(4, 64)
-    one, other = networks.g_cg(z, torch.eye(10)[[0] * 4]), networks.g_cg(z, torch.eye(10)[[1] * 4])
+    one = networks.generate_hidden(z, torch.eye(k)[[0] * 4])
+    other = networks.generate_hidden(z, torch.eye(k)[[1] * 4])
     assert one.shape == (4, networks.hidden_dim) and not torch.allclose(one, other)
+    assert build_networks(preset("paper"), d, k).class_codes is None  # one-hot: y itself
+
+
+def test_a_model_with_class_codes_trains_samples_and_reloads(tmp_path):
+    x, y = _two_blobs()
+    config = preset("default", cg_condition="embed", latent="normal", iterations=6,
+                    eval_every=3, batch_size=16)  # fmt: skip
+    model = fit(config, x, y, device="cpu")
+    samples, hidden = model.sample(1, 5)
+    assert samples.shape == (5, x.shape[1]) and np.isfinite(samples).all()
+    model.save(tmp_path)
+    loaded, _ = HexaGANModel.load(tmp_path, device="cpu")
+    np.testing.assert_allclose(loaded.sample(1, 5)[0], samples, atol=1e-6)
 
 
 @pytest.mark.parametrize("half", [False, True])
@@ -149,3 +169,18 @@ def test_mode_seeking_trains_on_the_mnist_networks():
     assert "ms" in model.history[-1]["losses"]
     with pytest.raises(ValueError, match="'mnist' networks only"):
         preset("default", mode_seeking=1.0)
+
+
+def test_a_model_saved_before_class_codes_and_normal_noise_loads_as_it_was_trained(tmp_path):
+    x, y = _two_blobs()
+    config = preset("default", latent="uniform", cg_condition="onehot", iterations=4,
+                    eval_every=2, batch_size=16)  # fmt: skip
+    model = fit(config, x, y, device="cpu")
+    model.save(tmp_path)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    for field in ("latent", "cg_condition"):  # as written before these fields existed
+        del saved[field]
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    loaded, _ = HexaGANModel.load(tmp_path, device="cpu")
+    assert (loaded.config.latent, loaded.config.cg_condition) == ("uniform", "onehot")
+    np.testing.assert_allclose(loaded.sample(0, 4)[0], model.sample(0, 4)[0])
