@@ -398,7 +398,9 @@ class JobManager:
             job.history.append(record)
             job.iteration = int(record["iteration"])
             point = (float(record["iteration"]), float(record["seconds"]))
-            job.rate_points = (*job.rate_points[-1:], point)
+            # Several imputation models report each iteration: the rate needs two iterations.
+            if not job.rate_points or point[0] > job.rate_points[-1][0]:
+                job.rate_points = (*job.rate_points[-1:], point)
 
     def _on_note(self, job: _Job, text: str) -> None:
         with job.lock:

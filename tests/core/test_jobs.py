@@ -85,6 +85,18 @@ def test_snapshots_while_running_are_consistent(manager):
     assert seen[-1].elapsed_seconds >= seen[0].elapsed_seconds
 
 
+def test_several_imputation_models_report_a_rate_of_iterations(manager):
+    options = _options(3000)
+    options.config = options.config.replace(n_imputations=2)
+    job_id = manager.start_training(options)
+    snap = _wait(manager, job_id, lambda s: len({r["iteration"] for r in s.history}) >= 3)
+    manager.stop(job_id)
+    assert snap.status == "running" and {r["imputation"] for r in snap.history} == {0, 1}
+    # two reports per iteration: the rate is taken across iterations, not between the two
+    assert snap.iterations_per_second > 0 and snap.eta_seconds > 0
+    _wait(manager, job_id, _done)
+
+
 def test_stop_ends_training_early_without_baselines(manager):
     job_id = manager.start_training(_options(5000, baselines=["mice"]))
     _wait(manager, job_id, lambda s: s.iteration >= 20)
