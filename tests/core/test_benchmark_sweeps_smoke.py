@@ -149,12 +149,13 @@ def test_supplement_grid_is_read_from_its_text(tmp_path):
     assert grid["lambda1"]["supplement"] == [0.1110, 0.1097, 0.1022, 0.1081]
     assert grid["alpha3"]["values"] == [0.0, 0.01, 0.1, 1.0]
     assert grid["alpha2"]["metric"] == grid["alpha3"]["metric"] == "f1"
-    # Every value once; the preset's own value (10, 10, 1, 0.01) is each metric's default cell.
+    # Every value once; the preset's own value (10, 10, 1) is each metric's default cell (its
+    # alpha3, 3, is not in the grid: all four values are cells).
     cells = sensitivity.cells_of(grid, ["alpha1", "lambda1", "alpha2", "alpha3"])
     assert cells[:4] == ["rmse:default", "rmse:alpha1=0", "rmse:alpha1=1", "rmse:alpha1=100"]
     assert cells[7:] == [
         "f1:default", "f1:alpha2=0", "f1:alpha2=10", "f1:alpha2=100",
-        "f1:alpha3=0", "f1:alpha3=0.1", "f1:alpha3=1",
+        "f1:alpha3=0", "f1:alpha3=0.01", "f1:alpha3=0.1", "f1:alpha3=1",
     ]  # fmt: skip
     assert sensitivity.parse_cell("f1:alpha3=0.1") == ("f1", {"alpha3": 0.1})
 
@@ -173,7 +174,7 @@ def test_sensitivity_quick_writes_table_5(tmp_path):
     payload = json.loads((tmp_path / "sensitivity_quick.json").read_text())
     _check_header(payload["header"], "sensitivity.py")
     runs = {r["cell"]: r for r in payload["runs"]}
-    assert len(runs) == 14  # 2 defaults + 4 parameters x 3 other values
+    assert len(runs) == 15  # 2 defaults + 3 parameters x 3 other values + alpha3's 4
     assert runs["rmse:alpha1=0"]["config"]["alpha1"] == 0.0
     assert runs["f1:alpha3=1"]["config"]["alpha3"] == 1.0
     assert runs["f1:default"]["config"] == runs["rmse:default"]["config"]

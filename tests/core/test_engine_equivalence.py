@@ -217,6 +217,12 @@ def test_models_trained_together_equal_models_trained_alone(dtype):
     x_a, y = _toy(seed=0, missing=0.2)
     x_b, _ = _toy(seed=0, missing=0.4)
     config = preset("default", iterations=4, batch_size=16, eval_every=2)
+    if dtype == torch.float32:
+        # With normal noise and class codes, float32 runs of 1 and 3 models (different matrix
+        # shapes, so different rounding) are up to 3e-4 apart after 4 iterations, 1e-8 with
+        # uniform noise. float64 checks this config to 1e-8: rounding, grown by RMSProp's
+        # first steps, which are about lr whatever a gradient's size.
+        config = config.replace(latent="uniform")
     configs = [config.replace(seed=s) for s in (0, 1, 2)]
     xs = [x_a, x_b, x_a]
     together = fit_ensemble(configs, xs, [y] * 3, device="cpu")
