@@ -34,7 +34,7 @@ from hexagan_core.config import preset  # noqa: E402
 from hexagan_core.data import load_builtin  # noqa: E402
 from hexagan_core.draws import latent_noise  # noqa: E402
 from hexagan_core.engine import build_algorithm  # noqa: E402
-from hexagan_core.quality import SampleJudge  # noqa: E402
+from hexagan_core.quality import SampleJudge, mean_pairwise_distance  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
                 samples = model.g_mi(model.generate_hidden(z, torch.eye(10)[[digit] * 100])).numpy()
                 agreement.append(float(np.mean(judge.classifier_.predict(samples) == digit)))
                 real = x_held[y_held == digit][:100]
-                spread.append(_spread(samples) / _spread(real))
+                spread.append(mean_pairwise_distance(samples) / mean_pairwise_distance(real))
             truth = torch.as_tensor(x_held)
             mask = torch.as_tensor(~missing, dtype=torch.float32)
             fill = config.noise_scale * torch.rand(truth.shape, generator=generator)
@@ -102,11 +102,6 @@ def main(argv: list[str] | None = None) -> None:
             start += time.perf_counter() - start - elapsed  # evaluation time left out
     if os.environ.get("GRID"):
         _grid(model, config, os.environ["GRID"])
-
-
-def _spread(rows: np.ndarray) -> float:
-    points = torch.as_tensor(rows)
-    return float(torch.cdist(points, points).sum() / (len(points) * (len(points) - 1)))
 
 
 def _grid(model, config, path: str) -> None:

@@ -13,7 +13,6 @@ member saved by `HexaGANModel.save` in a folder of its own (member_0, member_1, 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,16 +22,21 @@ import torch
 
 from hexagan_core.config import HexaGANConfig
 from hexagan_core.device import model_device
-from hexagan_core.model import HexaGANModel, read_config, read_json
-from hexagan_core.validation import Interval, check_param, parameter_error
+from hexagan_core.model import (
+    CONFIG_FILE,
+    META_FILE,
+    HexaGANModel,
+    read_config,
+    read_header,
+    write_header,
+)
+from hexagan_core.validation import parameter_error
 
 __all__ = [
     "HexaGANEnsemble", "TrainedModel", "imputation_spread", "load_model", "mean_imputation",
-    "member_configs",
+    "member_configs", "require_ensemble",
 ]  # fmt: skip
 
-_CONFIG = "config.json"
-_META = "model.json"
 
 
 def member_configs(config: HexaGANConfig) -> list[HexaGANConfig]:
@@ -135,19 +139,11 @@ class HexaGANEnsemble:
         """Write config.json and model.json (shapes, member folders, `extra`), and each member
         in its folder (`HexaGANModel.save` with `critics` and `half`)."""
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
         names = [f"member_{k}" for k in range(len(self.members))]
         for name, member in zip(names, self.members, strict=True):
             member.save(directory / name, critics=critics, half=half)
-        self.config.to_json(directory / _CONFIG)
-        meta = {
-            "format": 1,
-            "n_features": self.n_features,
-            "n_classes": self.n_classes,
-            "members": names,
-            "extra": extra or {},
-        }
-        (directory / _META).write_text(json.dumps(meta, indent=1), encoding="utf-8")
+        write_header(directory, self.config, self.n_features, self.n_classes, members=names,
+                     extra=extra or {})  # fmt: skip
         return directory
 
     @classmethod
@@ -157,9 +153,9 @@ class HexaGANEnsemble:
         directory = Path(directory)
         config = _required_config(directory)
         if config.n_imputations == 1:
-            raise ValueError(f"{directory / _CONFIG}: n_imputations is 1, a single model; load "
+            raise ValueError(f"{directory / CONFIG_FILE}: n_imputations is 1, a single model; load "
                              "it with HexaGANModel.load.")  # fmt: skip
-        meta = _read_meta(directory / _META, config)
+        meta = _read_meta(directory / META_FILE, config)
         # One device for all: a member alone would choose for one model, not for the K.
         torch_device = str(model_device(device, config, meta["n_features"]))
         members = []
@@ -170,14 +166,14 @@ class HexaGANEnsemble:
             member, _ = HexaGANModel.load(directory / name, device=torch_device)
             if member.config != expected:
                 raise ValueError(
-                    f"{directory / name / _CONFIG}: not the member {_CONFIG} describes (its "
-                    f"seed must be {expected.seed}, every other setting the same and "
+                    f"{directory / name / CONFIG_FILE}: not the member {CONFIG_FILE} describes "
+                    f"(its seed must be {expected.seed}, every other setting the same and "
                     "n_imputations 1)."
                 )
             if (member.n_features, member.n_classes) != (meta["n_features"], meta["n_classes"]):
                 raise ValueError(
                     f"{directory / name}: {member.n_features} features and {member.n_classes} "
-                    f"classes; {directory / _META} says {meta['n_features']} and "
+                    f"classes; {directory / META_FILE} says {meta['n_features']} and "
                     f"{meta['n_classes']}."
                 )
             members.append(member)
@@ -186,6 +182,14 @@ class HexaGANEnsemble:
 
 TrainedModel = HexaGANModel | HexaGANEnsemble
 """What training returns: one model, or an ensemble where `config.n_imputations` > 1."""
+
+
+def require_ensemble(model: TrainedModel) -> HexaGANEnsemble:
+    """`model` when it is an ensemble; ValueError for a single model, which has no spread."""
+    if not isinstance(model, HexaGANEnsemble):
+        raise ValueError("The spread of the imputations needs several imputation models "
+                         "(n_imputations > 1); this is a single model.")  # fmt: skip
+    return model
 
 
 def load_model(directory: str | Path, device: str = "auto") -> tuple[TrainedModel, dict]:
@@ -217,9 +221,9 @@ def imputation_spread(imputations: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 def _required_config(directory: Path) -> HexaGANConfig:
-    path = directory / _CONFIG
+    path = directory / CONFIG_FILE
     if not path.is_file():
-        raise ValueError(f"{directory} is not a saved HexaGAN model: {_CONFIG} is missing.")
+        raise ValueError(f"{directory} is not a saved HexaGAN model: {CONFIG_FILE} is missing.")
     return read_config(path)
 
 
@@ -227,21 +231,13 @@ def _read_meta(path: Path, config: HexaGANConfig) -> dict[str, Any]:
     """An ensemble's model.json, its entries of the right types and naming one member folder
     per imputation model of `config`."""
     if not path.is_file():
-        raise ValueError(f"{path.parent} is not a saved HexaGAN model: {_META} is missing.")
-    meta = read_json(path)
-    if not isinstance(meta, dict):
-        raise ValueError(f"{path}: expected a JSON object. Got {type(meta).__name__}.")
+        raise ValueError(f"{path.parent} is not a saved HexaGAN model: {META_FILE} is missing.")
+    meta = read_header(path)
     owner = str(path)
-    check_param(meta.get("format"), "format", owner, (1,))
-    check_param(meta.get("n_features"), "n_features", owner, Interval("int", 1))
-    check_param(meta.get("n_classes"), "n_classes", owner, Interval("int", 0))
     expected = [f"member_{k}" for k in range(config.n_imputations)]
     if meta.get("members") != expected:
         raise parameter_error(
             "members", owner, f"the {config.n_imputations} folders {expected} "
-            f"(n_imputations={config.n_imputations} in {_CONFIG})", meta.get("members"),
+            f"(n_imputations={config.n_imputations} in {CONFIG_FILE})", meta.get("members"),
         )  # fmt: skip
-    meta.setdefault("extra", {})
-    if not isinstance(meta["extra"], dict):
-        raise parameter_error("extra", owner, "an object", meta["extra"])
     return meta

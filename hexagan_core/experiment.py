@@ -21,7 +21,7 @@ from hexagan_core.baselines import ClassificationPipeline, make_imputer
 from hexagan_core.config import HexaGANConfig, penalty_cost_note, preset
 from hexagan_core.control import RunControl
 from hexagan_core.device import accelerator, choose_device, resolve_device
-from hexagan_core.ensemble import HexaGANEnsemble, TrainedModel
+from hexagan_core.ensemble import HexaGANEnsemble, TrainedModel, require_ensemble
 from hexagan_core.estimate import estimate_duration
 from hexagan_core.model import HexaGANModel
 from hexagan_core.persist import Pipeline
@@ -36,6 +36,7 @@ __all__ = [
     "preset_for_data",
     "run_experiment",
     "run_experiments",
+    "selected_iteration",
     "training_config",
 ]
 
@@ -151,12 +152,9 @@ class RunResult:
         """The first `max_rows` test rows' spread across the imputation models, one column per
         encoded feature, in min-max units (comparable across columns); NaN at observed cells.
         ValueError for a single model."""
-        if self.model.config.n_imputations == 1:
-            raise ValueError("The spread of the imputations needs several imputation models "
-                             "(n_imputations > 1); this is a single model.")  # fmt: skip
         e = self.experiment
         x_input = e.test.x_input[:max_rows]
-        spread = self.model.impute_std(x_input, seed=e.seed)
+        spread = require_ensemble(self.model).impute_std(x_input, seed=e.seed)
         return pd.DataFrame(np.where(np.isnan(x_input), spread, np.nan), columns=e.feature_names)
 
     @property
@@ -492,8 +490,8 @@ def _selections(model: TrainedModel) -> dict[str, Any]:
     each = [
         {
             "seed": member.config.seed,
-            "selected_iteration": _selected_iteration(member),
-            "selected_classifier_iteration": _selected_iteration(member, "best_classifier"),
+            "selected_iteration": selected_iteration(member),
+            "selected_classifier_iteration": selected_iteration(member, "best_classifier"),
         }
         for member in members
     ]
@@ -504,7 +502,8 @@ def _selections(model: TrainedModel) -> dict[str, Any]:
     return selections
 
 
-def _selected_iteration(model: HexaGANModel, flag: str = "best") -> int | None:
+def selected_iteration(model: HexaGANModel, flag: str = "best") -> int | None:
+    """The iteration whose networks were kept (`flag` 'best'; C's: 'best_classifier')."""
     best = [r["iteration"] for r in model.history if r.get(flag)]
     return best[-1] if best else None
 

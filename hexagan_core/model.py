@@ -22,11 +22,14 @@ from hexagan_core.networks import NETWORK_NAMES, HexaGANNetworks, build_networks
 from hexagan_core.validation import Interval, check_param, parameter_error
 
 # resolve_device lives in device.py; it stays importable from here for the modules that did.
-__all__ = ["HexaGANModel", "read_config", "read_json", "resolve_device"]
+__all__ = [
+    "CONFIG_FILE", "META_FILE", "HexaGANModel", "read_config", "read_header", "read_json",
+    "resolve_device", "write_header",
+]  # fmt: skip
 
 _WEIGHTS = "weights.pt"
-_CONFIG = "config.json"
-_META = "model.json"
+CONFIG_FILE = "config.json"
+META_FILE = "model.json"
 CRITICS = ("d_mi", "d_cg")
 _MAX_WIDTH = 1_000_000
 """Most features or classes a saved model may claim: beyond any trainable model (E alone would
@@ -138,17 +141,8 @@ class HexaGANModel:
         """
         directory = Path(directory)
         saved = [n for n in NETWORK_NAMES if critics or n not in CRITICS]
-        directory.mkdir(parents=True, exist_ok=True)
-        self.config.to_json(directory / _CONFIG)
-        meta = {
-            "format": 1,
-            "n_features": self.n_features,
-            "n_classes": self.n_classes,
-            "networks": saved,
-            "history": self.history,
-            "extra": extra or {},
-        }
-        (directory / _META).write_text(json.dumps(meta, indent=1), encoding="utf-8")
+        write_header(directory, self.config, self.n_features, self.n_classes,
+                     networks=saved, history=self.history, extra=extra or {})  # fmt: skip
         dtype = torch.float16 if half else None
         state = {
             name: value.detach().cpu().to(dtype or value.dtype)
@@ -163,16 +157,16 @@ class HexaGANModel:
         """The model saved in `directory` and the `extra` dict saved with it, on `device`
         ('auto': where 'auto' would train it, `device.choose_device`)."""
         directory = Path(directory)
-        for name in (_CONFIG, _META, _WEIGHTS):
+        for name in (CONFIG_FILE, META_FILE, _WEIGHTS):
             if not (directory / name).is_file():
                 raise ValueError(f"{directory} is not a saved HexaGAN model: {name} is missing.")
-        config = read_config(directory / _CONFIG)
+        config = read_config(directory / CONFIG_FILE)
         if config.n_imputations > 1:
             raise ValueError(
-                f"{directory / _CONFIG}: n_imputations is {config.n_imputations}, an ensemble of "
-                "models; load it with hexagan_core.ensemble.load_model."
+                f"{directory / CONFIG_FILE}: n_imputations is {config.n_imputations}, an "
+                "ensemble of models; load it with hexagan_core.ensemble.load_model."
             )
-        meta = _read_meta(directory / _META)
+        meta = _read_meta(directory / META_FILE)
         state = _read_weights(directory / _WEIGHTS, config, meta)
         torch_device = model_device(device, config, meta["n_features"])
         networks = build_networks(config, meta["n_features"], meta["n_classes"])
@@ -206,8 +200,19 @@ def read_config(path: Path) -> HexaGANConfig:
         raise ValueError(f"{path}: {error}") from None
 
 
-def _read_meta(path: Path) -> dict[str, Any]:
-    """model.json, its entries of the right types and in range."""
+def write_header(directory: Path, config: HexaGANConfig, n_features: int, n_classes: int,
+                 **entries: Any) -> None:  # fmt: skip
+    """config.json, and model.json with the shapes and `entries`, in `directory` (created if
+    missing): what a saved model and a saved ensemble share (`read_header`)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    config.to_json(directory / CONFIG_FILE)
+    meta = {"format": 1, "n_features": n_features, "n_classes": n_classes, **entries}
+    (directory / META_FILE).write_text(json.dumps(meta, indent=1), encoding="utf-8")
+
+
+def read_header(path: Path) -> dict[str, Any]:
+    """model.json, with the entries a saved model and a saved ensemble share checked: its
+    format, the shapes in range, and `extra` an object."""
     meta = read_json(path)
     if not isinstance(meta, dict):
         raise ValueError(f"{path}: expected a JSON object. Got {type(meta).__name__}.")
@@ -216,6 +221,15 @@ def _read_meta(path: Path) -> dict[str, Any]:
     check_param(meta.get("n_features"), "n_features", owner, Interval("int", 1, _MAX_WIDTH))
     if check_param(meta.get("n_classes"), "n_classes", owner, Interval("int", 0, _MAX_WIDTH)) == 1:
         raise parameter_error("n_classes", owner, "0 (no labels) or at least 2", 1)
+    if not isinstance(meta.setdefault("extra", {}), dict):
+        raise parameter_error("extra", owner, "an object", meta["extra"])
+    return meta
+
+
+def _read_meta(path: Path) -> dict[str, Any]:
+    """model.json, its entries of the right types and in range."""
+    meta = read_header(path)
+    owner = str(path)
     history = meta.get("history", [])
     if not isinstance(history, list) or not all(isinstance(r, dict) for r in history):
         raise parameter_error("history", owner, "a list of report objects", history)
@@ -224,8 +238,6 @@ def _read_meta(path: Path) -> dict[str, Any]:
     without_critics = [n for n in NETWORK_NAMES if n not in CRITICS]
     if saved not in (everything, without_critics):
         raise parameter_error("networks", owner, f"{everything} or {without_critics}", saved)
-    if not isinstance(meta.get("extra", {}), dict):
-        raise parameter_error("extra", owner, "an object", meta["extra"])
     return meta
 
 

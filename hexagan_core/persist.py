@@ -17,7 +17,13 @@ import numpy as np
 import pandas as pd
 
 from hexagan_core.data import MinMaxScaler, TableEncoder
-from hexagan_core.ensemble import TrainedModel, imputation_spread, load_model, mean_imputation
+from hexagan_core.ensemble import (
+    TrainedModel,
+    imputation_spread,
+    load_model,
+    mean_imputation,
+    require_ensemble,
+)
 from hexagan_core.model import read_json
 
 __all__ = ["Pipeline", "load_pipeline"]
@@ -74,10 +80,7 @@ class Pipeline:
         the members' values, in the column's units (`HexaGANEnsemble.impute_std` times its
         range); for a categorical column the share of members whose level differs from the
         imputed one. 0 at observed cells. ValueError for a single model: there is no spread."""
-        if self.model.config.n_imputations == 1:
-            raise ValueError("The spread of the imputations needs several imputation models "
-                             "(n_imputations > 1); this is a single model.")  # fmt: skip
-        imputations = self.model.member_imputations(matrix, seed=seed)
+        imputations = require_ensemble(self.model).member_imputations(matrix, seed=seed)
         numeric = imputation_spread(imputations, matrix) * self.scaler.data_range_
         imputed = self.to_table(mean_imputation(imputations, matrix))
         members = [self.to_table(imputation) for imputation in imputations]

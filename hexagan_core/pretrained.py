@@ -22,7 +22,7 @@ import numpy as np
 
 from hexagan_core.config import HexaGANConfig
 from hexagan_core.data import Dataset, load_builtin
-from hexagan_core.experiment import RunResult
+from hexagan_core.experiment import RunResult, selected_iteration
 from hexagan_core.masks import remove_mask
 from hexagan_core.persist import Pipeline, load_pipeline
 from hexagan_core.protocol import Experiment, Split, prepare
@@ -138,8 +138,8 @@ def train_mnist_model(
         "missing_rate": MISSING_RATE,
         "label_missing_rate": label_missing_rate,
         "iterations": config.iterations,
-        "selected_iteration": _selected_iteration(model),
-        "selected_classifier_iteration": _selected_iteration(model, "best_classifier"),
+        "selected_iteration": selected_iteration(model),
+        "selected_classifier_iteration": selected_iteration(model, "best_classifier"),
         "train_seconds": seconds,
         "seconds_per_iteration": seconds / config.iterations,
         "device": str(model.device),
@@ -156,12 +156,6 @@ def train_mnist_model(
                         dataset.label_name)  # fmt: skip
     pipeline.save(out, extra={"metrics": metrics, **(extra or {})}, critics=False, half=True)
     return metrics
-
-
-def _selected_iteration(model: Any, mark: str = "best") -> int | None:
-    """The iteration whose networks were kept (`mark` 'best'; C's: 'best_classifier')."""
-    marked = [r["iteration"] for r in model.history if r.get(mark)]
-    return marked[-1] if marked else None
 
 
 def explore_mnist(
