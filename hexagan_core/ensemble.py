@@ -13,7 +13,7 @@ member saved by `HexaGANModel.save` in a folder of its own (member_0, member_1, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from hexagan_core.config import HexaGANConfig
+from hexagan_core.decision import DecisionRule
 from hexagan_core.device import model_device
 from hexagan_core.model import (
     CONFIG_FILE,
@@ -36,7 +37,6 @@ __all__ = [
     "HexaGANEnsemble", "TrainedModel", "imputation_spread", "load_model", "mean_imputation",
     "member_configs", "require_ensemble",
 ]  # fmt: skip
-
 
 
 def member_configs(config: HexaGANConfig) -> list[HexaGANConfig]:
@@ -64,6 +64,9 @@ class HexaGANEnsemble:
 
     config: HexaGANConfig
     members: list[HexaGANModel]
+    decision_rule: DecisionRule = field(default_factory=DecisionRule)
+    """How `predict` turns the mean probabilities into classes: one rule for the ensemble
+    (the members' own are not used)."""
 
     def __post_init__(self) -> None:
         if len(self.members) != self.config.n_imputations or len(self.members) < 2:
@@ -120,7 +123,8 @@ class HexaGANEnsemble:
         return np.mean(np.stack(probabilities).astype(np.float64), axis=0).astype(np.float32)
 
     def predict(self, x: np.ndarray, seed: int = 0) -> np.ndarray:
-        return self.predict_proba(x, seed).argmax(axis=1)
+        """Each row's class: `decision_rule` applied to the mean probabilities."""
+        return self.decision_rule.predict(self.predict_proba(x, seed))
 
     def hidden(self, x: np.ndarray, seed: int = 0) -> np.ndarray:
         """The first member's hidden vectors h = E(x_tilde, m): each member has a hidden space
@@ -136,14 +140,14 @@ class HexaGANEnsemble:
 
     def save(self, directory: str | Path, extra: dict[str, Any] | None = None, *,
              critics: bool = True, half: bool = False) -> Path:  # fmt: skip
-        """Write config.json and model.json (shapes, member folders, `extra`), and each member
-        in its folder (`HexaGANModel.save` with `critics` and `half`)."""
+        """Write config.json and model.json (shapes, decision rule, member folders, `extra`),
+        and each member in its folder (`HexaGANModel.save` with `critics` and `half`)."""
         directory = Path(directory)
         names = [f"member_{k}" for k in range(len(self.members))]
         for name, member in zip(names, self.members, strict=True):
             member.save(directory / name, critics=critics, half=half)
-        write_header(directory, self.config, self.n_features, self.n_classes, members=names,
-                     extra=extra or {})  # fmt: skip
+        write_header(directory, self.config, self.n_features, self.n_classes, self.decision_rule,
+                     members=names, extra=extra or {})  # fmt: skip
         return directory
 
     @classmethod
@@ -177,7 +181,7 @@ class HexaGANEnsemble:
                     f"{meta['n_classes']}."
                 )
             members.append(member)
-        return cls(config, members), meta["extra"]
+        return cls(config, members, meta["decision_rule"]), meta["extra"]
 
 
 TrainedModel = HexaGANModel | HexaGANEnsemble

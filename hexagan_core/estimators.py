@@ -257,8 +257,8 @@ class HexaGANClassifier(ClassifierMixin, TransformerMixin, _HexaGANEstimator):
         return self.pipeline_.model.predict_proba(matrix, seed=seed)
 
     def predict(self, X: Any, seed: int = 0) -> np.ndarray:
-        codes = self.predict_proba(X, seed=seed).argmax(axis=1)
-        return self.classes_[codes]
+        proba = self.predict_proba(X, seed=seed)  # first: it checks that the model is fitted
+        return self.classes_[self.pipeline_.model.decision_rule.predict(proba)]
 
     def transform(self, X: Any, seed: int = 0) -> np.ndarray:
         """The hidden vectors h = E(x) of the rows of X."""

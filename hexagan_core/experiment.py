@@ -73,6 +73,11 @@ class RunOptions:
     'val_f1' (C's network of the report with the best validation F1 on the kept networks'
     imputations; BENCHMARKS.md, "C chosen apart"), 'val_log_loss', or None (C stays with the
     networks `select_on` keeps)."""
+    decision_rule: str = "argmax"
+    """How C's probabilities become classes (`predict`, the report's F1 and accuracy):
+    'argmax', or 'val_f1', a threshold (per-class weights with more than two classes) chosen
+    for F1 on the validation rows at the end of training (`decision.choose_rule`;
+    BENCHMARKS.md, "A decision threshold chosen on validation")."""
 
 
 def load_dataset(
@@ -100,13 +105,15 @@ def load_dataset(
     return dataset
 
 
-def _scores(split: Split, imputed: np.ndarray, proba: np.ndarray | None) -> dict[str, Any]:
-    """Every metric of the report for one method on one split (None where not applicable)."""
+def _scores(split: Split, imputed: np.ndarray, proba: np.ndarray | None,
+            y_pred: np.ndarray | None = None) -> dict[str, Any]:  # fmt: skip
+    """Every metric of the report for one method on one split (None where not applicable);
+    F1 and accuracy of the classes `y_pred` (default: the argmax of `proba`)."""
     out: dict[str, Any] = dict.fromkeys(("rmse", "rmse_row", "mae", "f1", "roc_auc", "accuracy"))
     if split.removed.any():
         out.update(metrics.imputation_scores(split.x_true, imputed, split.removed))
     if proba is not None and split.y_true is not None and (split.y_true >= 0).any():
-        out.update(metrics.classification_scores(split.y_true, proba))
+        out.update(metrics.classification_scores(split.y_true, proba, y_pred=y_pred))
     return {k: (None if v is None or not np.isfinite(v) else float(v)) for k, v in out.items()}
 
 
@@ -326,14 +333,15 @@ def run_experiments(
     control = control or RunControl()
     models, seconds = fit_runs(
         configs, experiments, device=device, select_best=select_best,
-        select_classifier=options.select_classifier, callback=report_progress,
-        control=control,
+        select_classifier=options.select_classifier, decision_rule=options.decision_rule,
+        callback=report_progress, control=control,
     )  # fmt: skip
     if bar is not None:
         bar.close()
     return [
-        _score_run(run, experiment, model, train_seconds, preset_name, device, control, started,
-                   notes)  # fmt: skip
+        _score_run(
+            run, experiment, model, train_seconds, preset_name, device, control, started, notes
+        )
         for run, experiment, model, train_seconds in zip(
             runs, experiments, models, seconds, strict=True
         )
@@ -347,12 +355,13 @@ def fit_runs(
     device: str,
     select_best: str | None,
     select_classifier: str | None = None,
+    decision_rule: str = "argmax",
     callback: Callback | None = None,
     control: RunControl | None = None,
 ) -> tuple[list[TrainedModel], list[float]]:
     """HexaGAN on each experiment's training rows with its config, the networks selected on its
-    validation split by `select_best` (C by `select_classifier`, see `train.fit`); the models
-    and each one's training seconds.
+    validation split by `select_best` (C by `select_classifier`, its decision by
+    `decision_rule`, see `train.fit`); the models and each one's training seconds.
 
     The models train together as one batched program (`fit_ensemble`) when their training
     matrices agree in shape and labelled rows (`train.can_train_together`), else one by one. On
@@ -372,13 +381,16 @@ def fit_runs(
             [config for config, _ in group],
             [e.train.x_input for e in members],
             [e.train.y_input for e in members],
-            validations=[Validation(e.val.x_input, e.val.x_true, e.val.removed, e.val.y_true)
-                         for e in members],  # fmt: skip
+            validations=[
+                Validation(e.val.x_input, e.val.x_true, e.val.removed, e.val.y_true)
+                for e in members
+            ],
             callback=callback,
             control=control,
             device=device,
             select_best=select_best,
             select_classifier=select_classifier,
+            decision_rule=decision_rule,
         )
         seconds += [(time.perf_counter() - start) / len(group)] * len(group)
     return models, seconds
@@ -399,8 +411,12 @@ def _score_run(
 
     A stopped run returns at once with what HexaGAN learned so far: no more baselines."""
     test, val, dataset = experiment.test, experiment.val, experiment.dataset
-    proba = model.predict_proba(test.x_input, seed=options.seed) if model.n_classes else None
-    results = {"hexagan": _scores(test, model.impute(test.x_input, seed=options.seed), proba)}
+    proba, y_pred = None, None
+    if model.n_classes:
+        proba = model.predict_proba(test.x_input, seed=options.seed)
+        y_pred = model.decision_rule.predict(proba)
+    imputed = model.impute(test.x_input, seed=options.seed)
+    results = {"hexagan": _scores(test, imputed, proba, y_pred)}
     results["hexagan"]["seconds"] = train_seconds
     results.update(score_baselines(options, experiment, options.baselines, device, control))
 
@@ -420,6 +436,7 @@ def _score_run(
         "preset": preset_name,
         "iterations": model.history[-1]["iteration"] if model.history else 0,
         **_selections(model),
+        "decision_rule": model.decision_rule.to_dict(),
         "seconds": time.perf_counter() - started,
         "split_rows": {
             "train": len(experiment.train.rows),

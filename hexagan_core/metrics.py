@@ -191,16 +191,22 @@ def log_loss(y_true: np.ndarray, proba: np.ndarray) -> float:
 
 
 def classification_scores(
-    y_true: np.ndarray, proba: np.ndarray, *, positive: int | None = None
+    y_true: np.ndarray,
+    proba: np.ndarray,
+    *,
+    positive: int | None = None,
+    y_pred: np.ndarray | None = None,
 ) -> dict[str, float]:
-    """{"f1", "roc_auc", "accuracy"} from class probabilities (n, K), predicting the argmax.
+    """{"f1", "roc_auc", "accuracy"} from class probabilities (n, K): F1 and accuracy of the
+    predicted classes `y_pred` (default: the argmax of `proba`), ROC-AUC of the probabilities.
 
     Rows with y_true == -1 are ignored.
     """
     proba = np.asarray(proba, dtype=np.float64)
     if proba.ndim != 2:
         raise ValueError(f"proba must be 2-D (n_rows, n_classes), got shape {proba.shape}.")
-    y_pred = proba.argmax(axis=1)
+    if y_pred is None:
+        y_pred = proba.argmax(axis=1)
     return {
         "f1": f1(y_true, y_pred, n_classes=proba.shape[1], positive=positive),
         "roc_auc": roc_auc(y_true, proba, positive=positive),

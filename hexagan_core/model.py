@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from hexagan_core.config import SAVED_BEFORE_THE_FIELD, HexaGANConfig
+from hexagan_core.decision import DecisionRule
 from hexagan_core.device import model_device, resolve_device
 from hexagan_core.draws import latent_noise
 from hexagan_core.networks import NETWORK_NAMES, HexaGANNetworks, build_networks, state_shapes
@@ -45,6 +46,8 @@ class HexaGANModel:
     device: torch.device
     history: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what training had to do that users should know
+    decision_rule: DecisionRule = field(default_factory=DecisionRule)
+    """How `predict` turns C's probabilities into classes (`decision.choose_rule`)."""
     batch_size: int = 4096  # rows per forward pass at inference
 
     @property
@@ -105,7 +108,8 @@ class HexaGANModel:
         )
 
     def predict(self, x: np.ndarray, seed: int = 0) -> np.ndarray:
-        return self.predict_proba(x, seed).argmax(axis=1)
+        """Each row's class: `decision_rule` applied to `predict_proba`."""
+        return self.decision_rule.predict(self.predict_proba(x, seed))
 
     @torch.no_grad()
     def sample(self, label: int, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -133,7 +137,7 @@ class HexaGANModel:
 
     def save(self, directory: str | Path, extra: dict[str, Any] | None = None, *,
              critics: bool = True, half: bool = False) -> Path:  # fmt: skip
-        """Write config.json, model.json (shapes, history, `extra`) and weights.pt.
+        """Write config.json, model.json (shapes, decision rule, history, `extra`) and weights.pt.
 
         `critics=False` leaves D_MI and D_CG out: the model still imputes, classifies and
         samples (the critics only train). `half`: weights stored as float16, half the size,
@@ -141,7 +145,7 @@ class HexaGANModel:
         """
         directory = Path(directory)
         saved = [n for n in NETWORK_NAMES if critics or n not in CRITICS]
-        write_header(directory, self.config, self.n_features, self.n_classes,
+        write_header(directory, self.config, self.n_features, self.n_classes, self.decision_rule,
                      networks=saved, history=self.history, extra=extra or {})  # fmt: skip
         dtype = torch.float16 if half else None
         state = {
@@ -171,7 +175,8 @@ class HexaGANModel:
         torch_device = model_device(device, config, meta["n_features"])
         networks = build_networks(config, meta["n_features"], meta["n_classes"])
         networks.load_state_dict(state, strict=False)  # _read_weights checked the names
-        model = cls(config, networks.to(torch_device), torch_device, meta.get("history", []))
+        model = cls(config, networks.to(torch_device), torch_device, meta.get("history", []),
+                    decision_rule=meta["decision_rule"])  # fmt: skip
         return model, meta.get("extra", {})
 
 
@@ -201,18 +206,21 @@ def read_config(path: Path) -> HexaGANConfig:
 
 
 def write_header(directory: Path, config: HexaGANConfig, n_features: int, n_classes: int,
-                 **entries: Any) -> None:  # fmt: skip
-    """config.json, and model.json with the shapes and `entries`, in `directory` (created if
-    missing): what a saved model and a saved ensemble share (`read_header`)."""
+                 decision_rule: DecisionRule, **entries: Any) -> None:  # fmt: skip
+    """config.json, and model.json with the shapes, the decision rule and `entries`, in
+    `directory` (created if missing): what a saved model and a saved ensemble share
+    (`read_header`)."""
     directory.mkdir(parents=True, exist_ok=True)
     config.to_json(directory / CONFIG_FILE)
-    meta = {"format": 1, "n_features": n_features, "n_classes": n_classes, **entries}
+    meta = {"format": 1, "n_features": n_features, "n_classes": n_classes,
+            "decision_rule": decision_rule.to_dict(), **entries}  # fmt: skip
     (directory / META_FILE).write_text(json.dumps(meta, indent=1), encoding="utf-8")
 
 
 def read_header(path: Path) -> dict[str, Any]:
     """model.json, with the entries a saved model and a saved ensemble share checked: its
-    format, the shapes in range, and `extra` an object."""
+    format, the shapes in range, `extra` an object, and `decision_rule` read as a
+    `DecisionRule` (argmax for a model saved before models kept one)."""
     meta = read_json(path)
     if not isinstance(meta, dict):
         raise ValueError(f"{path}: expected a JSON object. Got {type(meta).__name__}.")
@@ -223,6 +231,8 @@ def read_header(path: Path) -> dict[str, Any]:
         raise parameter_error("n_classes", owner, "0 (no labels) or at least 2", 1)
     if not isinstance(meta.setdefault("extra", {}), dict):
         raise parameter_error("extra", owner, "an object", meta["extra"])
+    saved_rule = meta.get("decision_rule", DecisionRule().to_dict())
+    meta["decision_rule"] = DecisionRule.from_dict(saved_rule, meta["n_classes"], owner)
     return meta
 
 

@@ -97,12 +97,12 @@ class Pipeline:
         return pd.DataFrame(spread, columns=self.columns)
 
     def predict_table(self, table: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
-        """One row per input row: the predicted class and each class's probability."""
+        """One row per input row: the predicted class (the model's decision rule) and each
+        class's probability."""
         proba = self.model.predict_proba(self.to_matrix(table), seed=seed)
         out = pd.DataFrame(proba, columns=[f"p({name})" for name in self.class_names])
-        out.insert(
-            0, self.label_name or "prediction", [self.class_names[i] for i in proba.argmax(axis=1)]
-        )
+        codes = self.model.decision_rule.predict(proba)
+        out.insert(0, self.label_name or "prediction", [self.class_names[i] for i in codes])
         return out
 
     def save(self, directory: str | Path, extra: dict[str, Any] | None = None, *,

@@ -24,6 +24,7 @@ from hexagan_core import metrics
 from hexagan_core.algorithm import Algorithm
 from hexagan_core.config import HexaGANConfig
 from hexagan_core.control import RunControl
+from hexagan_core.decision import DECISION_RULES, DecisionRule, choose_rule
 from hexagan_core.device import model_device
 from hexagan_core.engine import build_algorithm
 from hexagan_core.engine.runtime import cpu_threads, release_freed_heap
@@ -108,6 +109,7 @@ def fit(
     device: str = "auto",
     select_best: str | None = None,
     select_classifier: str | None = None,
+    decision_rule: str = "argmax",
 ) -> TrainedModel:
     """Train HexaGAN on `x` (min-max scaled, NaN = missing) and labels `y` (-1 = unlabelled):
     one `HexaGANModel`, or with `config.n_imputations` > 1 a `HexaGANEnsemble` of that many,
@@ -122,6 +124,10 @@ def fit(
     then chooses C on its own: among C's networks at every report, the one with the lowest
     validation log-loss (or the best F1; ties: ROC-AUC, then the later) on the imputations of
     the networks kept, so that C is not frozen at an early imputation checkpoint.
+    `decision_rule` 'val_f1' ends training by choosing how the model turns C's probabilities
+    into classes (`decision.choose_rule`: a threshold, or per-class weights, with the best F1 on
+    the labelled validation rows, from C's probabilities on the kept networks' imputations of
+    them); 'argmax', or validation rows without enough labels, keep argmax.
 
     A loss that stops being finite ends training at the next report; the networks of the last
     report whose losses were finite are kept (the initial ones if there was none), and the
@@ -130,6 +136,7 @@ def fit(
     (model,) = fit_ensemble(
         [config], [x], [y], validations=[validation], callback=callback, control=control,
         device=device, select_best=select_best, select_classifier=select_classifier,
+        decision_rule=decision_rule,
     )  # fmt: skip
     return model
 
@@ -153,6 +160,7 @@ def fit_ensemble(
     device: str = "auto",
     select_best: str | None = None,
     select_classifier: str | None = None,
+    decision_rule: str = "argmax",
 ) -> list[TrainedModel]:
     """Train K independent HexaGANs as one batched program; model k equals `fit(configs[k],
     xs[k], ys[k], ...)` up to floating-point rounding.
@@ -183,6 +191,8 @@ def fit_ensemble(
     if select_classifier not in (None, "val_log_loss", "val_f1"):
         raise ValueError("select_classifier must be None, 'val_log_loss' or 'val_f1'. "
                          f"Got {select_classifier!r}.")  # fmt: skip
+    if decision_rule not in DECISION_RULES:
+        raise ValueError(f"decision_rule must be one of {DECISION_RULES}. Got {decision_rule!r}.")
     # Config k stands for its n_imputations members (the model itself where that is 1), which
     # train on its data and are selected on its validation rows.
     slots = [(k, j) for k, config in enumerate(configs) for j in range(config.n_imputations)]
@@ -197,11 +207,25 @@ def fit_ensemble(
         tags = [_report_tags(k, j, configs) for k, j in slots]
         models = iter(_train(algorithm, member_validations, callback, control or RunControl(),
                              checkpoints, tags))  # fmt: skip
-    groups = [[next(models) for _ in range(config.n_imputations)] for config in configs]
-    return [
-        group[0] if len(group) == 1 else HexaGANEnsemble(config, group)
-        for config, group in zip(configs, groups, strict=True)
-    ]
+        groups = [[next(models) for _ in range(config.n_imputations)] for config in configs]
+        trained = [
+            group[0] if len(group) == 1 else HexaGANEnsemble(config, group)
+            for config, group in zip(configs, groups, strict=True)
+        ]
+        if decision_rule == "val_f1":  # on the threads C was chosen on: the same probabilities
+            for model, validation in zip(trained, validations, strict=True):
+                model.decision_rule = _validation_rule(model, validation)
+    return trained
+
+
+def _validation_rule(model: TrainedModel, validation: Validation | None) -> DecisionRule:
+    """`decision.choose_rule` on the labelled validation rows and C's probabilities on the
+    kept networks' imputations of them (an ensemble's mean; the rows and seed `select_classifier`
+    scores C on); argmax without labelled validation rows."""
+    if not model.n_classes or validation is None or validation.y_true is None:
+        return DecisionRule()
+    proba = model.predict_proba(validation.x_input, seed=model.config.seed)
+    return choose_rule(validation.y_true, proba)
 
 
 def _report_tags(k: int, j: int, configs: list[HexaGANConfig]) -> dict[str, int]:

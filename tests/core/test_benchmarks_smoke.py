@@ -83,13 +83,18 @@ def test_classifier_selection_quick_judges_both_rules_on_held_out_validation_row
     first, second = classifier_selection.halves(y, seed=0)
     assert set(first) | set(second) == set(range(11)) and not set(first) & set(second)
     assert sorted(np.bincount(y[first])) == [2, 3]  # each class split in two
-    out = classifier_selection.main(["--quick", "--json", str(tmp_path / "c.json")])
+    out = classifier_selection.main(["--quick", "--json", str(tmp_path / "c.json"),
+                                     "--markdown", str(tmp_path / "c.md")])  # fmt: skip
     run = out["breast"][11]
     for key in ("imputation_iteration", "val_log_loss_iteration", "val_f1_iteration"):
         assert 0 < run[key] <= 300
     for rule in classifier_selection.RULES:
         assert 0 <= run[rule]["f1"] <= 1 and 0.5 <= run[rule]["roc_auc"] <= 1
-    assert json.loads((tmp_path / "c.json").read_text())["breast"]["11"] == run
+    for rule in classifier_selection.APART:  # judged again with the rule chosen on half A
+        assert 0 <= run[f"{rule}_tuned"]["f1"] <= 1
+        assert run[f"{rule}_tuned"]["roc_auc"] == run[rule]["roc_auc"]  # same probabilities
+    assert json.loads((tmp_path / "c.json").read_text())["results"]["breast"]["11"] == run
+    assert "| breast | 11 | val_f1 |" in (tmp_path / "c.md").read_text()
 
 
 def test_set_overrides_are_typed_and_checked():
@@ -118,8 +123,10 @@ def test_ensemble_average_scores_each_number_of_imputation_models():
     from benchmarks import common, ensemble_average
 
     single, pair = ensemble_average.main(["--quick"])
-    assert [(r["dataset"], r["seed"], r["k"]) for r in (single, pair)] == [("breast", 11, 1),
-                                                                           ("breast", 11, 2)]
+    assert [(r["dataset"], r["seed"], r["k"]) for r in (single, pair)] == [
+        ("breast", 11, 1),
+        ("breast", 11, 2),
+    ]
     assert len(single["member_val_rmse"]) == 1 and len(pair["member_val_rmse"]) == 2
     assert single["val_rmse"] == single["member_val_rmse"][0]
     for run in (single, pair):
