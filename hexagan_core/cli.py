@@ -25,6 +25,7 @@ from typing import Any
 from hexagan_core import data as data_module
 from hexagan_core.baselines import IMPUTERS
 from hexagan_core.config import CHOICES, PRESETS, HexaGANConfig, preset
+from hexagan_core.decision import DECISION_RULES
 from hexagan_core.device import DEVICE_NAME, is_device_name, out_of_memory_message
 from hexagan_core.experiment import RunOptions, preset_for_data, run_experiment
 from hexagan_core.masks import MECHANISMS
@@ -176,6 +177,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="class-stratified subsample of large datasets",
     )
+    fit.add_argument(
+        "--decision-rule",
+        choices=DECISION_RULES,
+        default=RunOptions.decision_rule,
+        help="how C's probabilities become classes (predictions, F1, accuracy): 'val_f1', a "
+        "threshold (per-class weights with 3+ classes) chosen for F1 on the validation rows, "
+        "kept with the saved model (default: %(default)s)",
+    )
     fit.add_argument("--output", type=Path, help="imputed table (CSV, original units)")
     fit.add_argument("--output-std", type=Path, help=_OUTPUT_STD_HELP)
     fit.add_argument("--report", type=Path, help="JSON report of every method's scores")
@@ -227,6 +236,7 @@ def _fit(args: argparse.Namespace) -> None:
         device=args.device,
         baselines=args.baselines,
         max_rows=args.max_rows,
+        decision_rule=args.decision_rule,
     )
     result = run_experiment(options, progress=not args.quiet, on_note=_print_note)
     if args.output:

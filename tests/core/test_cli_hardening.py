@@ -265,6 +265,13 @@ def test_set_changes_any_config_field_on_top_of_the_preset_and_options(monkeypat
     assert (options.preset, options.iterations) == ("paper", 7)
 
 
+def test_decision_rule_reaches_the_run_options_argmax_unless_asked(monkeypatch):
+    seen = _capture_options(monkeypatch)
+    assert main(["fit", "breast", "--decision-rule", "val_f1"]) == 0
+    assert main(["fit", "breast"]) == 0
+    assert [options.decision_rule for options in seen] == ["val_f1", "argmax"]
+
+
 @pytest.mark.parametrize(
     ("setting", "message"),
     [

@@ -112,6 +112,14 @@ def test_multiclass_weights_raise_the_rare_class():
     assert choose_rule(y[y < 2], proba[y < 2][:, [0, 1, 2]]) == DecisionRule()  # a class absent
 
 
+def test_multiclass_argmax_is_kept_when_no_weight_beats_it():
+    # Every row right by a margin: weights 0.8 and 1.25 tie (F1 1), stronger ones lose.
+    y = np.repeat([0, 1, 2], 5)
+    proba = np.full((15, 3), 0.3)
+    proba[np.arange(15), y] = 0.4
+    assert choose_rule(y, proba) == DecisionRule()
+
+
 @pytest.mark.parametrize(
     ("saved", "n_classes", "message"),
     [
