@@ -193,9 +193,11 @@ MIN_WIDTH = 8
 start dead (every unit inactive for every row), and then E and G_MI never get a gradient."""
 
 
-def _tabular_widths(architecture: str, d: int) -> tuple[list[int], int]:
-    """Hidden widths and hidden-vector size for d features (never below MIN_WIDTH units)."""
-    full, half = max(d, MIN_WIDTH), max(d // 2, MIN_WIDTH)
+def _tabular_widths(architecture: str, d: int, min_width: int = MIN_WIDTH) -> tuple[list[int], int]:
+    """Hidden widths and hidden-vector size for d features: max(d, min_width) units in the
+    wider layers and the hidden vector, half of that (never below MIN_WIDTH) in the narrower."""
+    full = max(d, min_width)
+    half = max(full // 2, MIN_WIDTH)
     if architecture == "official":
         return [half], half
     return [full, half], full
@@ -241,11 +243,12 @@ def _make_networks(config: HexaGANConfig, n_features: int, n_classes: int) -> He
             d_cg = MLP(hidden_dim + k, [1024, 512], 1)
         classifier = _ImageCritic(0, k) if k else None
     else:
-        widths, hidden_dim = _tabular_widths(config.architecture, d)
+        widths, hidden_dim = _tabular_widths(config.architecture, d, config.min_width)
+        critic_widths, _ = _tabular_widths(config.architecture, d)  # see config.min_width
         noise_dim = config.noise_dim or hidden_dim
         encoder = MLP(2 * d, widths, hidden_dim, nn.ReLU())
         g_mi = MLP(hidden_dim, widths, d, nn.Sigmoid())
-        d_mi = MLP(d + k, widths, d + label_slots)
+        d_mi = MLP(d + k, critic_widths, d + label_slots)
         g_cg = MLP(noise_dim + class_input_width(config, k, noise_dim), widths, hidden_dim,
                    nn.ReLU()) if k else None  # fmt: skip
         d_cg = MLP(hidden_dim + k, widths, 1) if k else None

@@ -1,6 +1,7 @@
 """Algorithm 1: every option runs, the schedule is reproducible, stop/pause are honoured, and the
 label-adversarial term really trains C."""
 
+import json
 import math
 import threading
 
@@ -14,6 +15,7 @@ from hexagan_core.algorithm import Algorithm
 from hexagan_core.config import preset
 from hexagan_core.control import RunControl
 from hexagan_core.engine import ClosedFormAlgorithm
+from hexagan_core.model import HexaGANModel
 from hexagan_core.networks import build_networks
 from hexagan_core.train import Validation, fit
 
@@ -346,3 +348,41 @@ def test_a_loss_that_stops_being_finite_ends_training_and_keeps_the_last_finite_
     at_four = fit(config.replace(iterations=4), x_in, y_in, device="cpu")
     for name, value in model.networks.state_dict().items():
         torch.testing.assert_close(value, at_four.networks.state_dict()[name], msg=name)
+
+
+def _layer_widths(network: torch.nn.Module) -> list[int]:
+    """Input width, then each dense layer's output width."""
+    linears = [m for m in network.modules() if isinstance(m, torch.nn.Linear)]
+    return [linears[0].in_features, *(m.out_features for m in linears)]
+
+
+@pytest.mark.parametrize("architecture", ["paper", "official"])
+def test_min_width_widens_every_table_network_but_d_mi(architecture):
+    d, k = 10, 3
+    narrow = build_networks(preset("default", architecture=architecture), d, k)
+    wide = build_networks(preset("default", architecture=architecture, min_width=64), d, k)
+    hidden = [64, 32] if architecture == "paper" else [32]
+    hidden_dim = hidden[0]
+    assert wide.hidden_dim == hidden_dim
+    assert _layer_widths(wide.encoder) == [2 * d, *hidden, hidden_dim]
+    assert _layer_widths(wide.g_mi) == [hidden_dim, *hidden, d]
+    assert _layer_widths(wide.classifier) == [d, *hidden, k]
+    assert _layer_widths(wide.d_cg) == [hidden_dim + k, *hidden, 1]
+    # D_MI keeps the paper's widths: its element-wise penalty grows with them
+    assert _layer_widths(wide.d_mi) == _layer_widths(narrow.d_mi)
+    # tables at least min_width wide keep their own widths
+    assert _layer_widths(build_networks(preset("default", min_width=64), 70, k).g_mi) == [
+        70, 70, 35, 70
+    ]  # fmt: skip
+
+
+def test_a_model_saved_before_min_width_loads_with_the_paper_widths(tmp_path):
+    _, x_in, _, y_in = _toy()
+    model = fit(preset("default", min_width=8, **TINY), x_in, y_in, device="cpu")
+    model.save(tmp_path)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    del saved["min_width"]  # as written before the field existed
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    loaded, _ = HexaGANModel.load(tmp_path, device="cpu")
+    assert loaded.config.min_width == 8 and loaded.networks.hidden_dim == 8
+    np.testing.assert_allclose(loaded.impute(x_in), model.impute(x_in))
