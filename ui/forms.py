@@ -47,7 +47,8 @@ FIELD_GROUPS: dict[str, tuple[str, ...]] = {
     ),
     "Optimisation": ("optimizer", "lr", "lr_cg", "lr_c", "lr_decay", "c_weight_decay"),
     "Networks": (
-        "architecture", "engine", "latent", "noise_dim", "cg_critic", "cg_condition", "cg_leak",
+        "architecture", "min_width", "engine", "latent", "noise_dim", "cg_critic", "cg_condition",
+        "cg_leak",
     ),
 }  # fmt: skip
 

@@ -186,6 +186,18 @@ def test_sensitivity_quick_writes_table_5(tmp_path):
     assert "10 (default): " in table and "[0.1022]" in table and "[0.4627]" in table
 
 
+def test_ablation_quick_runs_the_default_beside_a_variant_and_the_imputers(tmp_path):
+    _run("ablation.py", tmp_path)
+    payload = json.loads((tmp_path / "ablation_quick.json").read_text())
+    assert payload["header"]["command"].startswith("python benchmarks/ablation.py --quick")
+    breast = payload["results"]["breast"]
+    default, narrow = (breast["variants"][name]["seeds"][0] for name in ("default", "narrow"))
+    assert 0 < default["val_rmse"] < 1 and 0 <= default["val_f1"] <= 1
+    assert default["val_rmse"] != narrow["val_rmse"]  # min_width=8 trained other networks
+    assert 0 < breast["baselines"]["knn"][0] < 1
+    assert "| breast | narrow |" in (tmp_path / "ablation_quick.md").read_text()
+
+
 # --- Table 6 --------------------------------------------------------------------------------------
 
 
