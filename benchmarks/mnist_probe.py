@@ -6,8 +6,11 @@
 
 Algorithm 1 on `--rows` of the first 50,000 official training images (half of the pixels and
 half of the labels hidden). Every `--every` iterations: the share of 100 samples per digit that a
-judge (logistic regression on 10,000 complete training images) labels with their digit, their
+judge (logistic regression on 10,000 complete training images) labels with their digit (and the
+share C labels so, a signal training has without the judge), their
 spread (mean over digits of their mean pairwise distance over that of 100 real digits), the
+same spread of G_MI(E(x)) for those real digits with half of their pixels hidden (as E sees
+them in training: the decoder's variety on the hidden vectors D_CG calls real) and complete, the
 imputation RMSE of 2,000 held-out images with half of their pixels removed, C's accuracy on them,
 and each loss's mean since the last report. Held-out images: training images 50,000-51,999
 (`--eval-on validation`, the default) or the first 2,000 official test images (`--eval-on
@@ -69,27 +72,46 @@ def main(argv: list[str] | None = None) -> None:
         model.eval()
         with torch.no_grad():
             generator = torch.Generator("cpu").manual_seed(1)
-            agreement, spread = [], []
+            agreement, c_agreement, spread, complete_spread = [], [], [], []
+            real_distance = {}
             for digit in range(10):
                 z = latent_noise(config, 100, model.noise_dim, generator, "cpu")
-                samples = model.g_mi(model.generate_hidden(z, torch.eye(10)[[digit] * 100])).numpy()
+                samples = model.g_mi(model.generate_hidden(z, torch.eye(10)[[digit] * 100]))
+                c_labels = model.classifier(samples).argmax(1).numpy()
+                c_agreement.append(float(np.mean(c_labels == digit)))
+                samples = samples.numpy()
                 agreement.append(float(np.mean(judge.classifier_.predict(samples) == digit)))
                 real = x_held[y_held == digit][:100]
-                spread.append(mean_pairwise_distance(samples) / mean_pairwise_distance(real))
+                real_distance[digit] = mean_pairwise_distance(real)
+                spread.append(mean_pairwise_distance(samples) / real_distance[digit])
+                # G_MI(E(x)) of the complete real digits (E only ever sees half of a digit)
+                complete = torch.as_tensor(real)
+                decoded = model.g_mi(model.encoder(complete, torch.ones_like(complete))).numpy()
+                complete_spread.append(mean_pairwise_distance(decoded) / real_distance[digit])
             truth = torch.as_tensor(x_held)
             mask = torch.as_tensor(~missing, dtype=torch.float32)
             fill = config.noise_scale * torch.rand(truth.shape, generator=generator)
             imputed = model.g_mi(model.encoder(mask * truth + (1 - mask) * fill, mask))
             squared = ((imputed - truth) * (1 - mask)) ** 2
             rmse = float(torch.sqrt(squared.sum() / (1 - mask).sum()))
+            # G_MI(E(x_tilde, m)), all pixels, of the half-hidden digits: the variety of the
+            # decoder on the hidden vectors that D_CG shows G_CG as real
+            decoded = imputed.numpy()
+            decoded_spread = [
+                mean_pairwise_distance(decoded[y_held == digit][:100]) / real_distance[digit]
+                for digit in range(10)
+            ]
             accuracy = float((model.classifier(truth).argmax(1).numpy() == y_held).mean())
         model.train()
-        return {"agree": float(np.mean(agreement)), "spread": float(np.mean(spread)),
+        return {"agree": float(np.mean(agreement)), "c_agree": float(np.mean(c_agreement)),
+                "spread": float(np.mean(spread)), "decoded_spread": float(np.mean(decoded_spread)),
+                "decoded_complete_spread": float(np.mean(complete_spread)),
                 "rmse": rmse, "c_acc": accuracy,
                 "per_class": [round(a, 2) for a in agreement]}  # fmt: skip
 
     start, sums = time.perf_counter(), {}
     for iteration in range(1, args.iters + 1):
+        algorithm.schedule(iteration - 1)  # as training does: learning rates, L_MS switched on
         for name, value in algorithm.iteration(algorithm.draw()).items():
             sums[name] = sums.get(name, 0.0) + float(value.detach().mean())
         if iteration % args.every == 0:

@@ -69,6 +69,8 @@ class Algorithm:
             "d_mi": c.penalty,
             "d_cg": c.penalty if c.cg_penalty == "same" else c.cg_penalty,
         }
+        # L_MS's weight in the G_CG update now (`schedule` switches it on at mode_seeking_from)
+        self.mode_seeking = c.mode_seeking if c.mode_seeking_from == 0 else 0.0
 
     def _optimizer(self, name: str) -> FlatOptimizer:
         c = self.config
@@ -151,10 +153,14 @@ class Algorithm:
         if self.regularisers.get(name) == "weight_clip":
             self.nets[name].flat.clamp_(-self.config.clip_value, self.config.clip_value)
 
-    def set_learning_rates(self, iteration: int) -> None:
+    def schedule(self, iteration: int) -> None:
+        """Set what changes with the (0-based) iteration: the learning rates, decayed by
+        lr_decay, and L_MS's weight, 0 before mode_seeking_from."""
         factor = self.config.lr_decay**iteration
         for name, optimizer in self.optimizers.items():
             optimizer.lr = self.base_lrs[name] * factor
+        on = iteration >= self.config.mode_seeking_from
+        self.mode_seeking = self.config.mode_seeking if on else 0.0
 
     # --- (1) missing data imputation --------------------------------------------------------
 
@@ -296,9 +302,9 @@ class Algorithm:
 
     def g_cg_step(self, z: torch.Tensor, y_c: torch.Tensor, reported: bool = True) -> Record:
         """G_CG on L_GCG + alpha2 * L_GMI(x_c) + alpha3 * L_CE(x_c, y_c), from noise z and labels
-        y_c drawn like the real ones (so D_CG cannot tell them apart by y); with mode_seeking,
-        also that weight times L_MS, which rewards samples of a class that differ as their
-        noise does."""
+        y_c drawn like the real ones (so D_CG cannot tell them apart by y); with mode_seeking
+        (once on: `schedule`), also that weight times L_MS, which rewards samples of a class that
+        differ as their noise does."""
         c, d = self.config, self.d
         x_c, h_c = self.generate(z, y_c)
         loss_g_cg = losses.generator_loss(self.nets["d_cg"](h_c, y_c))
@@ -307,10 +313,10 @@ class Algorithm:
         loss_ce_c = losses.classifier_loss(self.nets["classifier"](x_c), y_c)
         record = {"g_cg": loss_g_cg, "g_mi_c": loss_g_mi_c, "ce_c": loss_ce_c}
         loss = loss_g_cg + c.alpha2 * loss_g_mi_c + c.alpha3 * loss_ce_c
-        if c.mode_seeking:  # a second sample of each row's class, from the noise reversed
+        if self.mode_seeking:  # a second sample of each row's class, from the noise reversed
             z_pair = z.flip(-1)
             record["ms"] = losses.mode_seeking_loss(x_c, self.generate(z_pair, y_c)[0], z, z_pair)
-            loss = loss + c.mode_seeking * record["ms"]
+            loss = loss + self.mode_seeking * record["ms"]
         self.update("g_cg", loss)
         return record
 

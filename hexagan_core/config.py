@@ -117,6 +117,9 @@ class HexaGANConfig:
     mode_seeking: float = 0.0
     """Weight of the mode-seeking term L_MS in the G_CG update (0 in the paper): it rewards a
     class's samples for differing as their noise does ('mnist' architecture only)."""
+    mode_seeking_from: int = 0
+    """Iterations run without L_MS before it switches on (0: on from the first), so that G_CG
+    first learns each class from C's cross-entropy and then spreads its samples."""
     cg_leak: float = 0.0
     """Negative slope of G_CG's hidden activations: 0, ReLUs (paper); > 0, leaky ReLUs, which
     cannot switch off for good ('mnist' architecture only)."""
@@ -258,6 +261,7 @@ NUMERIC_CONSTRAINTS: dict[str, Interval] = {
     "min_width": Interval("int", 8, 4096),
     "cg_leak": Interval("float", 0.0, 1.0),
     "mode_seeking": Interval("float", 0.0, 1e6),
+    "mode_seeking_from": Interval("int", 0, 10_000_000),
     "lr": Interval("float", 1e-8, 1.0),
     "lr_cg": Interval("float", 1e-8, 1.0),
     "lr_c": Interval("float", 1e-8, 1.0),

@@ -323,7 +323,7 @@ def _train(algorithm: Algorithm, validations: list[Validation | None], callback:
         if control.stopped or diverged:
             break
         warm_up = it <= config.pretrain_iterations
-        algorithm.set_learning_rates(max(0, it - config.pretrain_iterations - 1))
+        algorithm.schedule(max(0, it - config.pretrain_iterations - 1))
         record = algorithm.iteration(algorithm.draw(), warm_up)
         if warm_up:
             continue

@@ -137,7 +137,7 @@ def _run_both(config, x, y, iterations=ITERATIONS, float32_updates=13):
     for it in range(iterations):
         warm_up = it < config.pretrain_iterations
         for algorithm in (readable, fast):
-            algorithm.set_learning_rates(it)
+            algorithm.schedule(it)
             algorithm.iteration(algorithm.draw(), warm_up)
         want, got = logs
         assert [u[0] for u in got] == [u[0] for u in want]
@@ -519,7 +519,7 @@ def test_compiled_engine_equals_eager_engine(float64):
         assert compiled.compiled_steps == ["c_step", "cg_round", "d_mi_updates", "e_g_mi_step"]
         for it in range(4):
             for algorithm in (eager, compiled):
-                algorithm.set_learning_rates(max(0, it - 1))
+                algorithm.schedule(max(0, it - 1))
             if it == 3:
                 graphs = counters["stats"]["unique_graphs"]
             want = eager.iteration(eager.draw(), warm_up=it == 0)

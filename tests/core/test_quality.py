@@ -171,6 +171,16 @@ def test_mode_seeking_trains_on_the_mnist_networks():
         preset("default", mode_seeking=1.0)
 
 
+def test_mode_seeking_switches_on_after_mode_seeking_from_iterations():
+    rng = np.random.default_rng(0)
+    x = rng.random((40, 784)).astype(np.float32)
+    y = np.arange(40) % 10
+    config = preset("mnist", iterations=4, eval_every=1, batch_size=10, mode_seeking=1.0,
+                    mode_seeking_from=2)  # fmt: skip
+    model = fit(config, x, y, device="cpu")
+    assert ["ms" in report["losses"] for report in model.history] == [False, False, True, True]
+
+
 def test_a_model_saved_before_class_codes_and_normal_noise_loads_as_it_was_trained(tmp_path):
     x, y = _two_blobs()
     config = preset("default", latent="uniform", cg_condition="onehot", iterations=4,
