@@ -42,7 +42,7 @@ FIELD_GROUPS: dict[str, tuple[str, ...]] = {
     "Loss weights": (
         "alpha1", "adversarial_weight", "alpha2", "alpha3", "alpha4", "lambda1", "lambda2",
         "penalty", "penalty_projections", "cg_penalty", "clip_value", "cg_penalty_reduction",
-        "adversarial_loss", "label_adversarial", "mode_seeking",
+        "adversarial_loss", "label_adversarial", "mode_seeking", "mode_seeking_from",
         "recon_drop_rate", "noise_scale", "classifier_balance",
     ),
     "Optimisation": ("optimizer", "lr", "lr_cg", "lr_c", "lr_decay", "c_weight_decay"),
