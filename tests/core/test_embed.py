@@ -58,7 +58,7 @@ def test_stratified_subsample_small_input_and_bad_sizes():
 def test_hidden_space_points_of_a_run(run):
     points = hidden_space_points(run, n_generated_per_class=30, max_points=10_000)
     hidden_dim = run.model.networks.hidden_dim
-    assert hidden_dim == 30  # breast: 30 features
+    assert hidden_dim == 128  # breast: 30 features, widened to min_width
     h_columns = [f"h{i}" for i in range(hidden_dim)]
     assert list(points.columns) == [*h_columns, "class", "source"]
     train = run.experiment.train
