@@ -91,6 +91,15 @@ def _cell(values: list[float | None], digits: int = 4) -> str:
     return f"{np.mean(known):.{digits}f} [{each}]"
 
 
+def variant_row(dataset: str, name: str, run: dict[str, Any]) -> str:
+    """One variant's table row: each score, mean over seeds [each seed]."""
+    column = {key: [seed[key] for seed in run["seeds"]] for key in run["seeds"][0]}
+    return (
+        f"| {dataset} | {name} | {_cell(column['val_rmse'])} | {_cell(column['val_f1'], 3)}"
+        f" | {_cell(column['val_roc_auc'], 3)} | {run['wall_s']:.0f} |"
+    )
+
+
 def markdown(header: dict[str, Any], results: dict[str, Any]) -> str:
     lines = ["# Validation-only ablation", "", common.header_markdown(header), ""]
     lines += [
@@ -98,12 +107,7 @@ def markdown(header: dict[str, Any], results: dict[str, Any]) -> str:
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for dataset, entry in results.items():
-        for name, run in entry["variants"].items():
-            column = {key: [seed[key] for seed in run["seeds"]] for key in run["seeds"][0]}
-            lines.append(
-                f"| {dataset} | {name} | {_cell(column['val_rmse'])} | {_cell(column['val_f1'], 3)}"
-                f" | {_cell(column['val_roc_auc'], 3)} | {run['wall_s']:.0f} |"
-            )
+        lines += [variant_row(dataset, name, run) for name, run in entry["variants"].items()]
         for name, values in entry["baselines"].items():
             lines.append(f"| {dataset} | {name} (imputer) | {_cell(values)} | | | |")
     return "\n".join(lines) + "\n"
@@ -134,10 +138,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for dataset in args.datasets:
         results[dataset] = {"baselines": baseline_rmse(args, dataset), "variants": {}}
         for name, overrides in variants.items():
-            results[dataset]["variants"][name] = run_variant(args, dataset, overrides)
+            run = results[dataset]["variants"][name] = run_variant(args, dataset, overrides)
             common.write_results(args, {"header": header, "results": results},
                                  markdown(header, results))  # fmt: skip
-            print(markdown(header, results).splitlines()[-1 - len(args.baselines)], flush=True)
+            print(variant_row(dataset, name, run), flush=True)
     common.finish_header(header, started)
     common.write_results(args, {"header": header, "results": results}, markdown(header, results))
     print(markdown(header, results))

@@ -39,7 +39,6 @@ from benchmarks import common  # noqa: E402
 from hexagan_core import metrics  # noqa: E402
 from hexagan_core.config import preset  # noqa: E402
 from hexagan_core.data import load_builtin  # noqa: E402
-from hexagan_core.decision import DecisionRule  # noqa: E402
 from hexagan_core.protocol import prepare  # noqa: E402
 from hexagan_core.train import Validation, fit  # noqa: E402
 
@@ -102,11 +101,10 @@ def one_run(name: str, seed: int, iterations: int, max_rows: int,
 
 def describe_rule(saved: dict) -> str:
     """A decision rule in a table cell: 'argmax', 'p(1) > 0.23' or 'weights 1, 0.8, 1.25'."""
-    rule = DecisionRule.from_dict(saved, len(saved.get("weights", [0, 0])), "the results")
-    if rule.kind == "threshold":
-        return f"p({rule.positive}) > {rule.threshold:.3f}"
-    if rule.kind == "weights":
-        return "weights " + ", ".join(f"{w:g}" for w in rule.weights)
+    if saved["rule"] == "threshold":
+        return f"p({saved['positive']}) > {saved['threshold']:.3f}"
+    if saved["rule"] == "weights":
+        return "weights " + ", ".join(f"{w:g}" for w in saved["weights"])
     return "argmax"
 
 

@@ -69,8 +69,7 @@ class Algorithm:
             "d_mi": c.penalty,
             "d_cg": c.penalty if c.cg_penalty == "same" else c.cg_penalty,
         }
-        # L_MS's weight in the G_CG update now (`schedule` switches it on at mode_seeking_from)
-        self.mode_seeking = c.mode_seeking if c.mode_seeking_from == 0 else 0.0
+        self.schedule(0)  # the first iteration's learning rates and L_MS weight
 
     def _optimizer(self, name: str) -> FlatOptimizer:
         c = self.config
