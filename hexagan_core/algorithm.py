@@ -18,6 +18,8 @@ this one by the equivalence tests.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -27,7 +29,7 @@ from hexagan_core.draws import Draws, Rows, Sampler
 from hexagan_core.networks import NETWORK_NAMES, HexaGANNetworks, build_networks
 from hexagan_core.stacked import FlatOptimizer, stack_network
 
-__all__ = ["Algorithm", "NETWORK_NAMES"]
+__all__ = ["Algorithm", "NETWORK_NAMES", "AVERAGED", "cosine_factor"]
 
 Record = dict[str, torch.Tensor]  # loss term -> its (K,) values
 
@@ -70,6 +72,10 @@ class Algorithm:
             "d_cg": c.penalty if c.cg_penalty == "same" else c.cg_penalty,
         }
         self.schedule(0)  # the first iteration's learning rates and L_MS weight
+        # ema_decay > 0: the averaged weights of the networks that impute, generate and classify
+        self.averages = {name: self.nets[name].flat.clone() for name in AVERAGED
+                         if c.ema_decay and name in self.nets}  # fmt: skip
+        self.averaged_iterations = 0
 
     def _optimizer(self, name: str) -> FlatOptimizer:
         c = self.config
@@ -154,12 +160,27 @@ class Algorithm:
 
     def schedule(self, iteration: int) -> None:
         """Set what changes with the (0-based) iteration: the learning rates, decayed by
-        lr_decay, and L_MS's weight, 0 before mode_seeking_from."""
-        factor = self.config.lr_decay**iteration
+        lr_decay and following lr_schedule, and L_MS's weight, 0 before mode_seeking_from."""
+        c = self.config
+        factor = c.lr_decay**iteration
+        if c.lr_schedule == "cosine":
+            factor *= cosine_factor(iteration, c.iterations)
         for name, optimizer in self.optimizers.items():
             optimizer.lr = self.base_lrs[name] * factor
-        on = iteration >= self.config.mode_seeking_from
-        self.mode_seeking = self.config.mode_seeking if on else 0.0
+        on = iteration >= c.mode_seeking_from
+        self.mode_seeking = c.mode_seeking if on else 0.0
+
+    def average(self) -> None:
+        """After a training iteration, with ema_decay > 0: move each averaged network's weights
+        towards its trained ones, bias-corrected (the t-th average weighs the trained weights
+        of iteration s by decay^(t-s), normalised: the initial networks get none)."""
+        if not self.averages:
+            return
+        decay = self.config.ema_decay
+        self.averaged_iterations += 1
+        step = (1 - decay) / (1 - decay**self.averaged_iterations)
+        for name, average in self.averages.items():
+            average.lerp_(self.nets[name].flat, step)
 
     # --- (1) missing data imputation --------------------------------------------------------
 
@@ -386,7 +407,24 @@ class Algorithm:
         return record
 
     def sync_members(self) -> None:
-        """Write the trained weights into each model's own networks (for evaluation, saving)."""
+        """Write the trained weights, or their averages (ema_decay > 0), into each model's own
+        networks (for evaluation, selection, saving)."""
         for name, network in self.nets.items():
             for k, member in enumerate(self.members):
-                network.copy_to(k, getattr(member, name))
+                network.copy_to(k, getattr(member, name), self.averages.get(name))
+
+
+AVERAGED = ("encoder", "g_mi", "g_cg", "classifier")
+"""The networks ema_decay averages: those a trained model uses (E and G_MI impute, G_CG and G_MI
+generate, C classifies); the critics only train them."""
+
+COSINE_FLOOR = 0.05
+"""lr_schedule='cosine' ends at this share of the learning rates, not at 0: the critics and
+generators keep following each other to the last iteration."""
+
+
+def cosine_factor(iteration: int, iterations: int) -> float:
+    """lr_schedule='cosine': the learning rates' factor at the (0-based) iteration, from 1 at 0
+    down to COSINE_FLOOR at `iterations`."""
+    cosine = 0.5 * (1 + math.cos(math.pi * min(iteration, iterations) / iterations))
+    return COSINE_FLOOR + (1 - COSINE_FLOOR) * cosine

@@ -38,6 +38,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "latent": ("uniform", "normal"),
     "cg_critic": ("concat", "projection"),
     "cg_condition": ("onehot", "embed"),
+    "lr_schedule": ("constant", "cosine"),
 }
 
 
@@ -137,6 +138,17 @@ class HexaGANConfig:
     """Learning rate of C."""
     lr_decay: float = 1.0
     """Multiplicative learning-rate decay per outer iteration (official: 0.99999)."""
+    lr_schedule: str = "constant"
+    """'constant': the learning rates stay (times lr_decay's factor); 'cosine': they follow half
+    a cosine from their value at iteration 0 down to 5 % of it at the last iteration, lr(t) =
+    lr (0.05 + 0.95 (1 + cos(pi t / iterations)) / 2), times lr_decay's factor. The 5 % floor
+    keeps the last iterations learning: at 0 the critics would stop following the generators."""
+    ema_decay: float = 0.0
+    """Weight averaging: 0, off; > 0, E, G_MI, G_CG and C are also kept as an exponential
+    moving average of their weights over the iterations (decay per iteration, bias-corrected:
+    no weight on the initial networks), and the averages are what is evaluated, selected and
+    saved while the trained weights go on learning. 0.999 averages about the last 1000
+    iterations. MLP architectures only."""
     c_weight_decay: float = 0.0
     """L2 weight decay on C (official: 1e-3)."""
 
@@ -203,6 +215,12 @@ class HexaGANConfig:
                 f"convnets cannot be. Got architecture={self.architecture!r} with "
                 f"n_imputations={self.n_imputations!r}; use n_imputations=1."
             )
+        if self.ema_decay and self.architecture == "mnist":
+            raise ValueError(
+                "ema_decay > 0 averages the weights of the stacked MLP networks; the 'mnist' "
+                "convnets are trained in place and evaluated as they are. Got architecture="
+                f"{self.architecture!r} with ema_decay={self.ema_decay!r}; use ema_decay=0."
+            )
         if self.penalty_projections and self.architecture == "mnist":
             raise ValueError(
                 "penalty_projections needs an MLP critic; the 'mnist' D_MI is a convnet."
@@ -266,6 +284,7 @@ NUMERIC_CONSTRAINTS: dict[str, Interval] = {
     "lr_cg": Interval("float", 1e-8, 1.0),
     "lr_c": Interval("float", 1e-8, 1.0),
     "lr_decay": Interval("float", 0.5, 1.0),
+    "ema_decay": Interval("float", 0.0, 0.9999),
     "c_weight_decay": Interval("float", 0.0, 1.0),
     "n_imputations": Interval("int", 1, 32),
     "eval_every": Interval("int", 1, 10_000_000),

@@ -421,10 +421,12 @@ class StackedMLP(_FlatNetwork):
         return self.grad, scores, jacobian
 
     @torch.no_grad()
-    def copy_to(self, member: int, mlp: MLP) -> None:
-        """Write model `member`'s weights into `mlp` (for inference and saving)."""
+    def copy_to(self, member: int, mlp: MLP, flat: torch.Tensor | None = None) -> None:
+        """Write model `member`'s weights into `mlp` (for inference and saving): the trained
+        ones, or those of `flat`, a buffer laid out like them (e.g. their average)."""
         linears = [m for m in mlp.net if isinstance(m, nn.Linear)]
-        for lin, weight, bias in zip(linears, self.weights, self.biases, strict=True):
+        weights, biases = (self.weights, self.biases) if flat is None else self._views(flat)
+        for lin, weight, bias in zip(linears, weights, biases, strict=True):
             lin.weight.copy_(weight[member])
             lin.bias.copy_(bias[member, 0])
 
@@ -454,7 +456,9 @@ class SingleNetwork(_FlatNetwork):
         scores = self.module(x, *(extra[0] for extra in inputs[1:]))
         return scores[None], losses.input_jacobian(scores, x)[None]
 
-    def copy_to(self, member: int, module: nn.Module) -> None:
+    def copy_to(self, member: int, module: nn.Module, flat: torch.Tensor | None = None) -> None:
+        if flat is not None:  # the module is the trained network: no other weights to show
+            raise ValueError("A SingleNetwork's module is trained in place; it has no averages.")
         if module is not self.module:
             module.load_state_dict(self.module.state_dict())
 

@@ -327,6 +327,7 @@ def _train(algorithm: Algorithm, validations: list[Validation | None], callback:
         record = algorithm.iteration(algorithm.draw(), warm_up)
         if warm_up:
             continue
+        algorithm.average()  # ema_decay > 0: the weights evaluated, selected and saved
         # Accumulate on the device: no host synchronisation between reports.
         for name, value in record.items():
             loss_sums[name] = loss_sums.get(name, 0.0) + value.detach()

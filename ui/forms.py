@@ -45,7 +45,10 @@ FIELD_GROUPS: dict[str, tuple[str, ...]] = {
         "adversarial_loss", "label_adversarial", "mode_seeking", "mode_seeking_from",
         "recon_drop_rate", "noise_scale", "classifier_balance",
     ),
-    "Optimisation": ("optimizer", "lr", "lr_cg", "lr_c", "lr_decay", "c_weight_decay"),
+    "Optimisation": (
+        "optimizer", "lr", "lr_cg", "lr_c", "lr_decay", "lr_schedule", "ema_decay",
+        "c_weight_decay",
+    ),
     "Networks": (
         "architecture", "min_width", "engine", "latent", "noise_dim", "cg_critic", "cg_condition",
         "cg_leak",
