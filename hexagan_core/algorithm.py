@@ -26,12 +26,16 @@ import torch
 from hexagan_core import losses
 from hexagan_core.config import HexaGANConfig
 from hexagan_core.draws import Draws, Rows, Sampler
-from hexagan_core.networks import NETWORK_NAMES, HexaGANNetworks, build_networks
+from hexagan_core.networks import NETWORK_NAMES, HexaGANNetworks, anchor, build_networks
 from hexagan_core.stacked import FlatOptimizer, stack_network
 
 __all__ = ["Algorithm", "NETWORK_NAMES", "AVERAGED", "cosine_factor"]
 
 Record = dict[str, torch.Tensor]  # loss term -> its (K,) values
+
+CLASS_MEAN_MOMENTUM = 0.9
+"""Weight of the running class means (cg_anchor='class_mean') on their last value, per D_CG
+batch: E changes fast early in training, and a batch holds only a few rows of each class."""
 
 
 class Algorithm:
@@ -59,6 +63,11 @@ class Algorithm:
             if getattr(self.members[0], name) is not None
         }
         self.class_input = self.members[0].class_input  # the same codes for every member
+        # cg_anchor='class_mean': each model's running mean hidden vector of each class (K, k, h)
+        self.class_means: torch.Tensor | None = None
+        if self.k and self.config.cg_anchor == "class_mean":
+            self.class_means = torch.stack([m.g_cg.class_means for m in self.members]).to(device)
+            self.class_seen = torch.zeros(self.n_models, self.k, 1, dtype=torch.bool, device=device)
         self.sampler = Sampler(configs, xs, ys, device, self.members[0].noise_dim)
         self.n_batch_labelled = self.sampler.n_batch_labelled
         self.batch_rows = self.sampler.layout.batch_rows
@@ -110,10 +119,27 @@ class Algorithm:
         known = rows.labelled[..., None]
         return known * rows.y + (1 - known) * probs
 
+    def generate_hidden(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """h_c = G_CG(z, y); with cg_anchor, relu(the class's running mean + G_CG(z, y))."""
+        h_c = self.nets["g_cg"](z, self.class_input(y))
+        return h_c if self.class_means is None else anchor(h_c, y, self.class_means)
+
     def generate(self, z: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x_c = G_MI(h_c) and h_c = G_CG(z, y): conditional samples of the classes in y."""
-        h_c = self.nets["g_cg"](z, self.class_input(y))
+        h_c = self.generate_hidden(z, y)
         return self.nets["g_mi"](h_c), h_c
+
+    @torch.no_grad()
+    def track_class_means(self, h: torch.Tensor, y: torch.Tensor) -> None:
+        """Move each class's running mean hidden vector toward its mean in this batch (the
+        first batch with the class sets it)."""
+        counts = y.sum(dim=1)[..., None]  # (K, k, 1)
+        batch_means = (y.transpose(1, 2) @ h) / counts.clamp(min=1)
+        present = counts > 0
+        moved = torch.where(self.class_seen, CLASS_MEAN_MOMENTUM * self.class_means
+                            + (1 - CLASS_MEAN_MOMENTUM) * batch_means, batch_means)  # fmt: skip
+        self.class_means.copy_(torch.where(present, moved, self.class_means))
+        self.class_seen |= present
 
     def loss_d_mi(self, scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """D_MI's element-wise critic loss: L_DMI, or GAIN's cross-entropy."""
@@ -262,6 +288,8 @@ class Algorithm:
         rows = draws.of("d_cg")
         with torch.no_grad():
             h_real = self.encode(rows)
+        if self.class_means is not None:
+            self.track_class_means(h_real, rows.y)
         latent = draws.latent_of("d_cg")
         y_c, z_c = draws.of("g_cg").y, draws.latent_of("g_cg")
         if penalty_only:  # official warm-up: one D_CG update on its penalty alone
@@ -288,7 +316,7 @@ class Algorithm:
         if generator_first and not penalty_only:
             record.update(self.g_cg_step(z_c, y_c, reported))
         with torch.no_grad():
-            h_fake = self.nets["g_cg"](latent, self.class_input(y))
+            h_fake = self.generate_hidden(latent, y)
         record.update(self.d_cg_updates(h_real, h_fake, y, penalty_only, reported))
         if not generator_first and not penalty_only:
             record.update(self.g_cg_step(z_c, y_c, reported))
@@ -412,6 +440,9 @@ class Algorithm:
         for name, network in self.nets.items():
             for k, member in enumerate(self.members):
                 network.copy_to(k, getattr(member, name), self.averages.get(name))
+        if self.class_means is not None:
+            for k, member in enumerate(self.members):
+                member.g_cg.class_means.copy_(self.class_means[k])
 
 
 AVERAGED = ("encoder", "g_mi", "g_cg", "classifier")

@@ -38,6 +38,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "latent": ("uniform", "normal"),
     "cg_critic": ("concat", "projection"),
     "cg_condition": ("onehot", "embed"),
+    "cg_anchor": ("none", "class_mean"),
+    "recon_drop": ("fixed", "random"),
     "lr_schedule": ("constant", "cosine"),
 }
 
@@ -102,6 +104,10 @@ class HexaGANConfig:
     recon_drop_rate: float = 0.4
     """Denoising L_recon: fraction of observed entries also hidden from E and reconstructed (0 in
     the paper)."""
+    recon_drop: str = "fixed"
+    """How that fraction is drawn: 'fixed', recon_drop_rate for every row, or 'random', each
+    row's own from U[0, 2 recon_drop_rate), so that E trains on rows as complete and as sparse
+    as those it will impute."""
     noise_scale: float = 0.01
     """Missing entries of E's input are filled with z ~ U[0, noise_scale) (official code: 1)."""
     latent: str = "normal"
@@ -115,6 +121,11 @@ class HexaGANConfig:
     """How G_CG sees the class: 'onehot', [z, y] as its input (paper), or 'embed', [z, code(y)]
     with a fixed N(0, 1) code per class as long as z, so that the class weighs as much as the
     noise in G_CG's first layer and its effect is learnt as fast."""
+    cg_anchor: str = "none"
+    """What G_CG's output is: 'none', G_CG(z, y) itself (paper), or 'class_mean', relu(mean_y +
+    G_CG(z, y)), where mean_y is a running mean of E's hidden vectors of the labelled rows of
+    class y: G_CG learns only how a sample departs from its class's mean, so G_MI decodes a
+    digit of the class from the first iterations ('mnist' architecture only)."""
     mode_seeking: float = 0.0
     """Weight of the mode-seeking term L_MS in the G_CG update (0 in the paper): it rewards a
     class's samples for differing as their noise does ('mnist' architecture only)."""
@@ -201,13 +212,22 @@ class HexaGANConfig:
                 "are the hand-written MLP updates). Got architecture="
                 f"{self.architecture!r}, optimizer={self.optimizer!r}; use engine='eager'."
             )
-        mnist_only = self.cg_critic != "concat" or self.cg_leak or self.mode_seeking
+        mnist_only = (
+            self.cg_critic != "concat" or self.cg_leak or self.mode_seeking
+            or self.cg_anchor != "none"
+        )  # fmt: skip
         if self.architecture != "mnist" and mnist_only:
             raise ValueError(
-                "cg_critic='projection', cg_leak > 0 and mode_seeking > 0 are built for the "
-                f"'mnist' networks only. Got architecture={self.architecture!r} with "
-                f"cg_critic={self.cg_critic!r}, cg_leak={self.cg_leak!r}, "
-                f"mode_seeking={self.mode_seeking!r}."
+                "cg_critic='projection', cg_leak > 0, mode_seeking > 0 and cg_anchor="
+                "'class_mean' are built for the 'mnist' networks only. Got architecture="
+                f"{self.architecture!r} with cg_critic={self.cg_critic!r}, cg_leak="
+                f"{self.cg_leak!r}, mode_seeking={self.mode_seeking!r}, cg_anchor="
+                f"{self.cg_anchor!r}."
+            )
+        if self.recon_drop == "random" and not 0 < self.recon_drop_rate <= 0.5:
+            raise ValueError(
+                "recon_drop='random' draws each row's rate from U[0, 2 recon_drop_rate), so it "
+                f"needs 0 < recon_drop_rate <= 0.5; got recon_drop_rate={self.recon_drop_rate!r}."
             )
         if self.n_imputations > 1 and self.architecture == "mnist":
             raise ValueError(

@@ -182,9 +182,9 @@ class Sampler:
         picks, directions = [], []
         n_projections, n_critic_rows = c.penalty_projections, layout.rows["d_mi"][1]
         # E's fill noise, the denoising draws and G_CG's latent noise, in one call per model
-        n_fill, n_keep, n_latent = self._uniform_sizes()
-        uniform = torch.empty((self.n_models, n_fill + n_keep + n_latent), device=self.device,
-                              dtype=self.dtype)  # fmt: skip
+        n_fill, n_keep, n_latent, n_rates = self._uniform_sizes()
+        uniform = torch.empty((self.n_models, n_fill + n_keep + n_latent + n_rates),
+                              device=self.device, dtype=self.dtype)  # fmt: skip
         normal_latent: list[torch.Tensor] = []
         for k, generator in enumerate(self.generators):
             picks.append(torch.cat([
@@ -204,7 +204,7 @@ class Sampler:
         table = self.row_table.index_select(0, rows.flatten()).view(*rows.shape, -1)
         # contiguous copies: element-wise steps on strided views are slower than the copies
         x, m, y = (part.contiguous() for part in table.split([d, d, self.k], dim=-1))
-        fill, keep, latent = uniform.split([n_fill, n_keep, n_latent], dim=1)
+        fill, keep, latent, rates = uniform.split([n_fill, n_keep, n_latent, n_rates], dim=1)
         fill = fill.view(self.n_models, layout.n_rows, d)
         drawn = Rows(
             x, m, y,
@@ -213,20 +213,26 @@ class Sampler:
         )  # fmt: skip
         keep_mask = None
         if n_keep:
-            keep_mask = (keep >= c.recon_drop_rate).to(drawn.m.dtype).view(self.n_models, -1, d)
+            drop_rate = c.recon_drop_rate
+            if n_rates:  # each row its own rate, U[0, 2 recon_drop_rate)
+                drop_rate = 2 * c.recon_drop_rate * rates.view(self.n_models, -1, 1)
+            keep_mask = (keep.view(self.n_models, -1, d) >= drop_rate).to(drawn.m.dtype)
         if normal_latent:
             latent = torch.stack(normal_latent)
         latent = latent.view(self.n_models, layout.n_latent, self.noise_dim)
         return Draws(drawn, keep_mask, latent, layout,
                      torch.stack(directions) if directions else None)  # fmt: skip
 
-    def _uniform_sizes(self) -> tuple[int, int, int]:
+    def _uniform_sizes(self) -> tuple[int, int, int, int]:
         """Uniform values per model and iteration: E's fill noise, the denoising draws (0
-        without denoising) and G_CG's latent noise (0 where it is normal)."""
-        layout, d = self.layout, self.d
-        n_keep = layout.batch_rows * d if self.config.recon_drop_rate > 0 else 0
-        n_latent = layout.n_latent * self.noise_dim if self.config.latent == "uniform" else 0
-        return layout.n_rows * d, n_keep, n_latent
+        without denoising), G_CG's latent noise (0 where it is normal) and the rows' own
+        denoising rates (0 unless recon_drop='random'); the last drawn last, so that the
+        others are the same draws with or without them."""
+        layout, d, c = self.layout, self.d, self.config
+        n_keep = layout.batch_rows * d if c.recon_drop_rate > 0 else 0
+        n_latent = layout.n_latent * self.noise_dim if c.latent == "uniform" else 0
+        n_rates = layout.batch_rows if n_keep and c.recon_drop == "random" else 0
+        return layout.n_rows * d, n_keep, n_latent, n_rates
 
     def _pick(self, pool: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
         """n rows of `pool`, drawn with replacement."""

@@ -16,7 +16,9 @@ from torch import nn
 
 from hexagan_core.config import HexaGANConfig
 
-__all__ = ["HexaGANNetworks", "build_networks", "state_shapes", "MLP", "NETWORK_NAMES"]
+__all__ = [
+    "HexaGANNetworks", "build_networks", "state_shapes", "MLP", "NETWORK_NAMES", "anchor",
+]  # fmt: skip
 
 NETWORK_NAMES = ("encoder", "g_mi", "d_mi", "g_cg", "d_cg", "classifier")
 
@@ -184,8 +186,16 @@ class HexaGANNetworks(nn.Module):
         return y if self.class_codes is None else y @ self.class_codes
 
     def generate_hidden(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """h = G_CG(z, y) for one-hot labels y, whatever G_CG's class input."""
-        return self.g_cg(z, self.class_input(y))
+        """h = G_CG(z, y) for one-hot labels y, whatever G_CG's class input and output."""
+        h = self.g_cg(z, self.class_input(y))
+        means = getattr(self.g_cg, "class_means", None)
+        return h if means is None else anchor(h, y, means)
+
+
+def anchor(h: torch.Tensor, y: torch.Tensor, class_means: torch.Tensor) -> torch.Tensor:
+    """G_CG's output with `cg_anchor='class_mean'`: relu(mean_y + G_CG(z, y)), for one-hot (or
+    soft) labels y and the classes' mean hidden vectors (k, h) (batched: (K, k, h))."""
+    return torch.relu(h + y @ class_means)
 
 
 MIN_WIDTH = 8
@@ -233,8 +243,13 @@ def _make_networks(config: HexaGANConfig, n_features: int, n_classes: int) -> He
         noise_dim = config.noise_dim or hidden_dim
         encoder, g_mi = _ImageEncoder(), _ImageDecoder()
         d_mi = _ImageCritic(k, d + label_slots)
-        g_cg = MLP(noise_dim + class_input_width(config, k, noise_dim), [512, 1024], hidden_dim,
-                   nn.ReLU(), negative_slope=config.cg_leak) if k else None  # fmt: skip
+        g_cg = None
+        if k:
+            anchored = config.cg_anchor == "class_mean"
+            g_cg = MLP(noise_dim + class_input_width(config, k, noise_dim), [512, 1024],
+                       hidden_dim, None if anchored else nn.ReLU(), config.cg_leak)  # fmt: skip
+            if anchored:  # the classes' mean hidden vectors, saved with G_CG (`anchor`)
+                g_cg.register_buffer("class_means", torch.zeros(k, hidden_dim))
         if not k:
             d_cg = None
         elif config.cg_critic == "projection":

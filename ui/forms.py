@@ -43,7 +43,7 @@ FIELD_GROUPS: dict[str, tuple[str, ...]] = {
         "alpha1", "adversarial_weight", "alpha2", "alpha3", "alpha4", "lambda1", "lambda2",
         "penalty", "penalty_projections", "cg_penalty", "clip_value", "cg_penalty_reduction",
         "adversarial_loss", "label_adversarial", "mode_seeking", "mode_seeking_from",
-        "recon_drop_rate", "noise_scale", "classifier_balance",
+        "recon_drop_rate", "recon_drop", "noise_scale", "classifier_balance",
     ),
     "Optimisation": (
         "optimizer", "lr", "lr_cg", "lr_c", "lr_decay", "lr_schedule", "ema_decay",
@@ -51,7 +51,7 @@ FIELD_GROUPS: dict[str, tuple[str, ...]] = {
     ),
     "Networks": (
         "architecture", "min_width", "engine", "latent", "noise_dim", "cg_critic", "cg_condition",
-        "cg_leak",
+        "cg_anchor", "cg_leak",
     ),
 }  # fmt: skip
 

@@ -188,6 +188,7 @@ def test_backend_iteration_equals_the_algorithm(data, penalty, dtype):
         {"label_adversarial": "rounded"},
         {"architecture": "official", "cg_penalty_reduction": "sum"},
         {"recon_drop_rate": 0.3},
+        {"recon_drop_rate": 0.3, "recon_drop": "random"},
         {"penalty": "none"},
         {"penalty": "weight_clip", "cg_penalty": "zero_centred"},
         {"cg_penalty": "wgan_gp"},

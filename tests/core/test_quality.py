@@ -85,6 +85,27 @@ def test_normal_latent_is_zero_centred_and_leaves_the_other_draws_alone():
     assert z.shape == (500, 8) and abs(float(z.mean())) < 0.1 and 0.9 < float(z.std()) < 1.1
 
 
+def test_random_denoising_gives_each_row_its_own_rate_and_leaves_the_other_draws_alone():
+    x, y = _two_blobs(n=400)
+    x = np.hstack([x] * 20)  # 40 columns: a row's kept share estimates its rate
+    draws = {}
+    for recon_drop in ("fixed", "random"):
+        config = preset("default", recon_drop=recon_drop, recon_drop_rate=0.4, batch_size=64)
+        draws[recon_drop] = Sampler([config], [x], [y], torch.device("cpu"), noise_dim=8).draw()
+    fixed, random = draws["fixed"], draws["random"]
+    assert torch.equal(fixed.rows.x, random.rows.x) and torch.equal(
+        fixed.rows.fill, random.rows.fill
+    )
+    dropped_fixed = 1 - fixed.keep.mean(dim=-1).flatten()
+    dropped_random = 1 - random.keep.mean(dim=-1).flatten()
+    assert abs(float(dropped_fixed.mean()) - 0.4) < 0.05
+    assert abs(float(dropped_random.mean()) - 0.4) < 0.05  # the same share on average
+    assert float(dropped_random.std()) > 2 * float(dropped_fixed.std())  # but row by row
+    assert float(dropped_random.min()) < 0.15 and float(dropped_random.max()) > 0.65
+    with pytest.raises(ValueError, match="recon_drop_rate <= 0.5"):
+        preset("default", recon_drop="random", recon_drop_rate=0.6)
+
+
 def test_noise_dim_sets_the_width_of_g_cg_input():
     networks = build_networks(preset("default", noise_dim=3, cg_condition="onehot"), 6, 2)
     assert networks.noise_dim == 3
@@ -194,3 +215,42 @@ def test_a_model_saved_before_class_codes_and_normal_noise_loads_as_it_was_train
     loaded, _ = HexaGANModel.load(tmp_path, device="cpu")
     assert (loaded.config.latent, loaded.config.cg_condition) == ("uniform", "onehot")
     np.testing.assert_allclose(loaded.sample(0, 4)[0], model.sample(0, 4)[0])
+
+
+def test_class_mean_anchor_tracks_each_class_and_is_for_the_mnist_networks():
+    from hexagan_core.algorithm import CLASS_MEAN_MOMENTUM, Algorithm
+
+    rng = np.random.default_rng(0)
+    x, y = rng.random((40, 784)).astype(np.float32), np.arange(40) % 10
+    config = preset("mnist", iterations=1, batch_size=10, cg_anchor="class_mean")
+    algorithm = Algorithm([config], [x], [y], torch.device("cpu"))
+    h = torch.rand(1, 4, algorithm.class_means.shape[-1])
+    labels = torch.eye(10)[[0, 0, 3, 3]][None]
+    algorithm.track_class_means(h, labels)  # the first batch with a class sets its mean
+    np.testing.assert_allclose(algorithm.class_means[0, 3], h[0, 2:].mean(0), rtol=1e-6)
+    assert float(algorithm.class_means[0, 5].abs().max()) == 0.0  # unseen: left alone
+    later = torch.rand(1, 1, h.shape[-1])
+    algorithm.track_class_means(later, torch.eye(10)[[3]][None])
+    expected = CLASS_MEAN_MOMENTUM * h[0, 2:].mean(0) + (1 - CLASS_MEAN_MOMENTUM) * later[0, 0]
+    np.testing.assert_allclose(algorithm.class_means[0, 3], expected, rtol=1e-5)
+    np.testing.assert_allclose(algorithm.class_means[0, 0], h[0, :2].mean(0), rtol=1e-6)
+    with pytest.raises(ValueError, match="cg_anchor='class_mean'"):
+        preset("default", cg_anchor="class_mean")
+
+
+def test_an_anchored_generator_samples_around_its_class_mean_and_reloads(tmp_path):
+    rng = np.random.default_rng(0)
+    x, y = rng.random((40, 784)).astype(np.float32), np.arange(40) % 10
+    config = preset("mnist", iterations=2, eval_every=1, batch_size=10, cg_anchor="class_mean")
+    model = fit(config, x, y, device="cpu")
+    g_cg = model.networks.g_cg
+    assert float(g_cg.class_means.abs().sum()) > 0  # E's hidden vectors of the labelled rows
+    z, labels = torch.randn(3, model.networks.noise_dim), torch.eye(10)[[2, 2, 7]]
+    with torch.no_grad():
+        hidden = model.networks.generate_hidden(z, labels)
+        expected = torch.relu(g_cg(z, labels) + labels @ g_cg.class_means)
+    torch.testing.assert_close(hidden, expected)
+    model.save(tmp_path, critics=False)
+    loaded, _ = HexaGANModel.load(tmp_path, device="cpu")
+    torch.testing.assert_close(loaded.networks.g_cg.class_means, g_cg.class_means)
+    np.testing.assert_allclose(loaded.sample(7, 4)[0], model.sample(7, 4)[0], atol=1e-6)

@@ -52,6 +52,7 @@ TINY = {"iterations": 3, "batch_size": 8, "eval_every": 1}
         {"label_adversarial": "straight_through"},
         {"label_adversarial": "rounded"},
         {"recon_drop_rate": 0.3},
+        {"recon_drop_rate": 0.3, "recon_drop": "random"},
         {"penalty_projections": 2},
         {"adversarial_weight": 0.0},
         {"classifier_balance": "none"},
