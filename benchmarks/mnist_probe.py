@@ -114,6 +114,7 @@ def main(argv: list[str] | None = None) -> None:
         algorithm.schedule(iteration - 1)  # as training does: learning rates, L_MS switched on
         for name, value in algorithm.iteration(algorithm.draw()).items():
             sums[name] = sums.get(name, 0.0) + float(value.detach().mean())
+        algorithm.average()  # ema_decay > 0: the evaluated weights are the averages
         if iteration % args.every == 0:
             elapsed = time.perf_counter() - start
             scores = evaluate()

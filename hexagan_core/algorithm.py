@@ -58,7 +58,10 @@ class Algorithm:
             for c in configs
         ]
         self.nets = {
-            name: stack_network([getattr(m, name) for m in self.members])
+            name: stack_network(
+                [getattr(m, name) for m in self.members],
+                averaged=bool(self.config.ema_decay) and name in AVERAGED,
+            )
             for name in NETWORK_NAMES
             if getattr(self.members[0], name) is not None
         }

@@ -15,6 +15,7 @@ operations instead of a loop over its small layers. Gradients are taken with
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 from collections.abc import Callable
@@ -434,13 +435,14 @@ class StackedMLP(_FlatNetwork):
 class SingleNetwork(_FlatNetwork):
     """One `nn.Module` (K = 1) behind the engine's (1, B, n) calling convention.
 
-    Its parameters are re-pointed at views of one flat buffer; the module itself stays the
-    model's network, so nothing needs copying back.
+    Its parameters are re-pointed at views of one flat buffer. It trains the model's own network
+    (nothing to copy back), or with `averaged` a copy of it, so that the model's network can
+    hold the average of the trained weights instead (ema_decay > 0; `copy_to`).
     """
 
-    def __init__(self, module: nn.Module):
-        self.module, self.n_models = module, 1
-        params = list(module.parameters())
+    def __init__(self, module: nn.Module, averaged: bool = False):
+        self.module, self.n_models = (copy.deepcopy(module) if averaged else module), 1
+        params = list(self.module.parameters())
         self.flat = torch.cat([p.detach().reshape(-1) for p in params])
         offset = 0
         for p in params:
@@ -457,14 +459,25 @@ class SingleNetwork(_FlatNetwork):
         return scores[None], losses.input_jacobian(scores, x)[None]
 
     def copy_to(self, member: int, module: nn.Module, flat: torch.Tensor | None = None) -> None:
-        if flat is not None:  # the module is the trained network: no other weights to show
-            raise ValueError("A SingleNetwork's module is trained in place; it has no averages.")
-        if module is not self.module:
-            module.load_state_dict(self.module.state_dict())
+        """Write the trained weights, or those of `flat` (laid out like them, e.g. their
+        average), into `module`: the model's network, when it is not the one trained."""
+        if module is self.module:
+            if flat is not None:
+                raise ValueError("This network is trained in place; build it with averaged=True "
+                                 "to hold averages.")  # fmt: skip
+            return
+        module.load_state_dict(self.module.state_dict())  # buffers too (G_CG's class means)
+        if flat is not None:
+            with torch.no_grad():
+                offset = 0
+                for p in module.parameters():
+                    p.copy_(flat[offset : offset + p.numel()].view_as(p))
+                    offset += p.numel()
 
 
-def stack_network(members: list[nn.Module]) -> StackedMLP | SingleNetwork:
-    """The engine's form of one network of K members: stacked MLPs, or one module (K = 1)."""
+def stack_network(members: list[nn.Module], averaged: bool = False) -> StackedMLP | SingleNetwork:
+    """The engine's form of one network of K members: stacked MLPs, or one module (K = 1).
+    `averaged`: the members will hold averaged weights (stacked MLPs always copy them)."""
     if all(isinstance(m, MLP) for m in members):
         return StackedMLP(members)
     if len(members) != 1:
@@ -472,7 +485,7 @@ def stack_network(members: list[nn.Module]) -> StackedMLP | SingleNetwork:
             f"Only MLP networks can be trained as a stack of models; got {len(members)} "
             f"{type(members[0]).__name__} networks (train convnets one model at a time)."
         )
-    return SingleNetwork(members[0])
+    return SingleNetwork(members[0], averaged)
 
 
 class FlatOptimizer:

@@ -217,10 +217,24 @@ def test_validate_names_the_bad_value(name, value, message):
         HexaGANConfig().replace(**{name: value}).validate()
 
 
-def test_ema_is_refused_for_the_mnist_convnets():
-    with pytest.raises(ValueError, match=r"ema_decay > 0 .* 'mnist' convnets.*"
-                                         r"ema_decay=0.999; use ema_decay=0"):  # fmt: skip
-        preset("mnist", ema_decay=0.999)
+def test_the_mnist_convnets_train_a_copy_and_their_models_hold_the_averages():
+    rng = np.random.default_rng(0)
+    x, y = rng.random((40, 784)).astype(np.float32), np.arange(40) % 10
+    config = preset("mnist", ema_decay=0.9, batch_size=10, cg_anchor="class_mean")
+    algorithm = Algorithm([config], [x], [y], CPU)
+    member = algorithm.members[0]
+    assert algorithm.nets["encoder"].module is not member.encoder  # trained apart: holds averages
+    assert algorithm.nets["d_mi"].module is member.d_mi  # critics are not averaged
+    trained = _train(algorithm, 3)
+    algorithm.sync_members()
+    for name in AVERAGED:
+        held = torch.cat([p.detach().reshape(-1) for p in getattr(member, name).parameters()])
+        assert torch.equal(held, algorithm.averages[name]), name
+        assert not torch.equal(held, trained[-1][name]), name
+    # the trained copy's buffers come along: G_CG's class means are the tracked ones
+    torch.testing.assert_close(member.g_cg.class_means, algorithm.class_means[0])
+    model = fit(config.replace(iterations=2, eval_every=1), x, y, device="cpu")
+    assert model.sample(3, 2)[0].shape == (2, 784)
     assert preset("mnist", lr_schedule="cosine").lr_schedule == "cosine"
 
 
