@@ -406,7 +406,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "recon_drop_rate": 0.0,
     },
     "mnist": _MNIST,
-    # The same, short enough for a CPU: about 5 minutes on two cores (BENCHMARKS.md, Table 6).
+    # The same, short enough for a CPU: about 6 minutes on two cores (BENCHMARKS.md, Table 6).
     # In 650 steps G_CG learns neither the class from a one-hot input nor, unaided, a class's
     # variety: the class as a code, samples around the class's mean hidden vector, a little
     # mode seeking, and weight averaging against the samples' swings between checks.

@@ -466,7 +466,7 @@ class SingleNetwork(_FlatNetwork):
                 raise ValueError("This network is trained in place; build it with averaged=True "
                                  "to hold averages.")  # fmt: skip
             return
-        module.load_state_dict(self.module.state_dict())  # buffers too (G_CG's class means)
+        module.load_state_dict(self.module.state_dict())  # buffers, if any, too
         if flat is not None:
             with torch.no_grad():
                 offset = 0

@@ -7,9 +7,10 @@ from hexagan_core.device import accelerator, devices_here
 from ui import components, runtime, state
 
 PAGE = "home"
-CPU_SECONDS_PER_MNIST_ITERATION = 1.0
-"""One iteration of the 'mnist' preset on two shared CPU cores: 0.8-1.1 s (BENCHMARKS.md,
-Table 6). The Train page times the real cost before a run starts."""
+CPU_SECONDS_PER_MNIST_ITERATION = 0.6
+"""One iteration of the 'mnist_quick' preset on a 2-core CPU, its validation reports included:
+0.56 s on an idle machine, 0.53-0.58 s with the other core busy (BENCHMARKS.md, Table 6). The
+Train page times the real cost before a run starts."""
 
 # Colours by role: imputation (blue), conditional generation (orange), classification (green).
 NETWORKS_DOT = """
@@ -94,7 +95,7 @@ with right:
                  + ("A GPU is here: the full setting." if mnist_preset == "mnist" else
                     "No GPU here: the quick setting, about "
                     f"{mnist_iterations * CPU_SECONDS_PER_MNIST_ITERATION / 60:.0f} minutes on "
-                    "two CPU cores (about a second per iteration); the full 'mnist' preset is "
+                    "two CPU cores (about half a second per iteration); the full 'mnist' preset is "
                     "for a GPU.")
                  + " The Train page times a few iterations and shows its estimate before you "
                  "start."):  # fmt: skip

@@ -16,7 +16,7 @@ PRESET_HELP = {
     "official": "the official TensorFlow code's deviations",
     "mnist": "convolutional networks for 28×28 images, weight clipping, and the fixes that keep "
              "G_CG from collapsing to one image",
-    "mnist_quick": "the same, short, for a CPU (about 5 minutes on two cores), with the fixes "
+    "mnist_quick": "the same, short, for a CPU (about 6 minutes on two cores), with the fixes "
                    "that let G_CG learn each digit's variety in that time",
     "mnist_paper": "the supplement's MNIST settings as they are (G_CG collapses)",
 }
