@@ -421,6 +421,27 @@ def add_set_option(parser: argparse.ArgumentParser, example: str) -> None:
     )
 
 
+def mnist_training_run(
+    doc: str, preset_name: str, rows: int, iterations: int, every: int, example: str,
+    argv: list[str] | None,
+) -> tuple[argparse.Namespace, Any]:
+    """The options of the MNIST diagnostics (--preset --rows --iterations --every --seed --set),
+    parsed from `argv`, and the config they name; one torch and BLAS thread from then on."""
+    from hexagan_core.config import preset
+
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    parser.add_argument("--preset", default=preset_name)
+    parser.add_argument("--rows", type=int, default=rows)
+    parser.add_argument("--iterations", type=int, default=iterations)
+    parser.add_argument("--every", type=int, default=every)
+    parser.add_argument("--seed", type=int, default=0)
+    add_set_option(parser, example)
+    args = parser.parse_args(argv)
+    config = preset(args.preset, seed=args.seed, **parse_overrides(args.set, parser))
+    limit_threads()
+    return args, config
+
+
 def parse_overrides(items: list[str], parser: argparse.ArgumentParser) -> dict[str, Any]:
     """FIELD=VALUE pairs as HexaGANConfig overrides, each value typed like the field's default
     (a bad field or value is a usage error: one line, exit status 2)."""

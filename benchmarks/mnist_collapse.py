@@ -14,7 +14,6 @@ output no longer varies with z or y gives the same sample for every z and every 
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -24,7 +23,6 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import common  # noqa: E402
-from hexagan_core.config import preset  # noqa: E402
 from hexagan_core.data import load_builtin  # noqa: E402
 from hexagan_core.draws import latent_noise  # noqa: E402
 from hexagan_core.engine import build_algorithm  # noqa: E402
@@ -47,16 +45,8 @@ def layer_activity(g_cg: torch.nn.Module, z: torch.Tensor, y: torch.Tensor) -> l
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--preset", default="mnist_paper")
-    parser.add_argument("--rows", type=int, default=6000)
-    parser.add_argument("--iterations", type=int, default=150)
-    parser.add_argument("--every", type=int, default=25)
-    parser.add_argument("--seed", type=int, default=0)
-    common.add_set_option(parser, "latent=normal")
-    args = parser.parse_args(argv)
-    config = preset(args.preset, seed=args.seed, **common.parse_overrides(args.set, parser))
-    common.limit_threads()
+    args, config = common.mnist_training_run(__doc__, "mnist_paper", 6000, 150, 25,
+                                             "latent=normal", argv)  # fmt: skip
     dataset = load_builtin("mnist", download=False)
     images = dataset.features.to_numpy(np.float32) / 255.0
     x, y, _ = common.mnist_training_sample(images, dataset.labels, args.rows,

@@ -38,6 +38,14 @@ CLASS_MEAN_MOMENTUM = 0.9
 batch: E changes fast early in training, and a batch holds only a few rows of each class."""
 
 
+def _observed_means(x: np.ndarray) -> np.ndarray:
+    """Each column's mean over its observed (non-NaN) entries; 0.5 where none is observed."""
+    observed = ~np.isnan(x)
+    totals = np.where(observed, x, 0.0).sum(axis=0)
+    counts = observed.sum(axis=0)
+    return np.where(counts > 0, totals / np.maximum(counts, 1), 0.5).astype(np.float32)
+
+
 class Algorithm:
     """Algorithm 1 for K models of one config (they may differ in `seed` only): the stacked
     networks, their optimisers, the data sampler, the step of each network and `iteration()`.
@@ -57,6 +65,9 @@ class Algorithm:
             build_networks(c, self.d, self.k, torch.Generator("cpu").manual_seed(c.seed)).to(device)
             for c in configs
         ]
+        if self.config.g_mi_output == "mean_start":  # each model from its own data's means
+            for member, x in zip(self.members, xs, strict=True):
+                member.g_mi.start_at_mean(torch.as_tensor(_observed_means(x), device=device))
         self.nets = {
             name: stack_network(
                 [getattr(m, name) for m in self.members],

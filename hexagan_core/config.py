@@ -39,6 +39,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "cg_critic": ("concat", "projection"),
     "cg_condition": ("onehot", "embed"),
     "cg_anchor": ("none", "class_mean"),
+    "g_mi_output": ("relu", "mean_start"),
     "recon_drop": ("fixed", "random"),
     "lr_schedule": ("constant", "cosine"),
 }
@@ -166,6 +167,13 @@ class HexaGANConfig:
     # --- networks ----------------------------------------------------------------------------
     architecture: str = "paper"
     """'paper': FC layers of d, d/2, d; 'official': one hidden layer of d/2; 'mnist': convnets."""
+    g_mi_output: str = "relu"
+    """How G_MI's image ends ('mnist' architecture only): 'relu', its last deconvolution
+    through a ReLU into FC(784), Xavier-initialised (supplement); 'mean_start', that
+    deconvolution linear and FC(784) starting as the identity with each pixel's bias at the
+    logit of its mean in the training data. G_MI then starts at the mean digit: with 'relu' it
+    starts at grey (0.5), the first steps darken everything through E, whose hidden units go
+    quiet, and G_MI writes the mean digit for every input for 100-300 iterations."""
     min_width: int = 128
     """Fewest units of the wider hidden layers of the tabular E, G_MI, G_CG, D_CG and C, and of
     E's hidden vector: max(d, min_width), the narrower layer half of it (8: the paper's d and
@@ -214,15 +222,16 @@ class HexaGANConfig:
             )
         mnist_only = (
             self.cg_critic != "concat" or self.cg_leak or self.mode_seeking
-            or self.cg_anchor != "none"
+            or self.cg_anchor != "none" or self.g_mi_output != "relu"
         )  # fmt: skip
         if self.architecture != "mnist" and mnist_only:
             raise ValueError(
-                "cg_critic='projection', cg_leak > 0, mode_seeking > 0 and cg_anchor="
-                "'class_mean' are built for the 'mnist' networks only. Got architecture="
-                f"{self.architecture!r} with cg_critic={self.cg_critic!r}, cg_leak="
-                f"{self.cg_leak!r}, mode_seeking={self.mode_seeking!r}, cg_anchor="
-                f"{self.cg_anchor!r}."
+                "cg_critic='projection', cg_leak > 0, mode_seeking > 0, cg_anchor="
+                "'class_mean' and g_mi_output='mean_start' are built for the 'mnist' networks "
+                f"only. Got architecture={self.architecture!r} with cg_critic="
+                f"{self.cg_critic!r}, cg_leak={self.cg_leak!r}, mode_seeking="
+                f"{self.mode_seeking!r}, cg_anchor={self.cg_anchor!r}, g_mi_output="
+                f"{self.g_mi_output!r}."
             )
         if self.recon_drop == "random" and not 0 < self.recon_drop_rate <= 0.5:
             raise ValueError(

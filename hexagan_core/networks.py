@@ -76,9 +76,11 @@ class _ImageEncoder(nn.Module):
 
 
 class _ImageDecoder(nn.Module):
-    """G_MI for MNIST: h -> Deconv(64) -> Deconv(32) -> Deconv(1) -> FC(784), sigmoid."""
+    """G_MI for MNIST: h -> Deconv(64) -> Deconv(32) -> Deconv(1) -> FC(784), sigmoid; the last
+    deconvolution through a ReLU (supplement) or linear (`linear_output`, g_mi_output=
+    'mean_start', whose start `start_at_mean` sets)."""
 
-    def __init__(self):
+    def __init__(self, linear_output: bool = False):
         super().__init__()
         self.deconvs = nn.Sequential(
             nn.ConvTranspose2d(128, 64, 5, stride=2, padding=2, output_padding=0),
@@ -86,7 +88,7 @@ class _ImageDecoder(nn.Module):
             nn.ConvTranspose2d(64, 32, 5, stride=2, padding=2, output_padding=1),
             nn.ReLU(),
             nn.ConvTranspose2d(32, 1, 5, stride=2, padding=2, output_padding=1),
-            nn.ReLU(),
+            nn.Identity() if linear_output else nn.ReLU(),
             nn.Flatten(),
             nn.Linear(784, 784),
             nn.Sigmoid(),
@@ -94,6 +96,15 @@ class _ImageDecoder(nn.Module):
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         return self.deconvs(h.view(-1, 128, 4, 4))  # 4 -> 7 -> 14 -> 28
+
+    @torch.no_grad()
+    def start_at_mean(self, pixel_means: torch.Tensor) -> None:
+        """FC(784) as the identity, each pixel's bias the logit of its mean (clipped to
+        [0.01, 0.99]): G_MI starts at the mean image plus the deconvolutions' own image, so its
+        first gradients shape that image instead of darkening a grey one everywhere."""
+        output = self.deconvs[-2]
+        output.weight.copy_(torch.eye(784))
+        output.bias.copy_(torch.logit(pixel_means.clamp(0.01, 0.99)))
 
 
 class _ImageCritic(nn.Module):
@@ -241,7 +252,7 @@ def _make_networks(config: HexaGANConfig, n_features: int, n_classes: int) -> He
             raise ValueError(f"The 'mnist' architecture needs 784 features (28x28). Got {d}.")
         hidden_dim = _MNIST_HIDDEN
         noise_dim = config.noise_dim or hidden_dim
-        encoder, g_mi = _ImageEncoder(), _ImageDecoder()
+        encoder, g_mi = _ImageEncoder(), _ImageDecoder(config.g_mi_output == "mean_start")
         d_mi = _ImageCritic(k, d + label_slots)
         g_cg = None
         if k:

@@ -51,7 +51,7 @@ FIELD_GROUPS: dict[str, tuple[str, ...]] = {
     ),
     "Networks": (
         "architecture", "min_width", "engine", "latent", "noise_dim", "cg_critic", "cg_condition",
-        "cg_anchor", "cg_leak",
+        "cg_anchor", "cg_leak", "g_mi_output",
     ),
 }  # fmt: skip
 

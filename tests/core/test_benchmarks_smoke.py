@@ -207,3 +207,17 @@ def test_imputation_trains_the_preset_asked_for(tmp_path):
     run = stored["runs"][0]
     assert run["plan"]["preset"] == "paper" and run["config"]["n_cg"] == 10
     assert "HexaGAN (paper preset)" in (tmp_path / "p.md").read_text()
+
+
+def test_decoder_start_reports_each_check(capsys):
+    sys.path.insert(0, str(REPO))
+    from benchmarks import mnist_decoder_start
+
+    mnist_decoder_start.main(["--rows", "200", "--iterations", "2", "--every", "1",
+                              "--set", "g_mi_output=mean_start"])  # fmt: skip
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "g_mi_output='mean_start', seed 0"
+    rows = [line.split(" | ") for line in lines[2:]]
+    assert [row[0] for row in rows] == ["1", "2"]
+    for row in rows:
+        assert all(0.0 <= float(value) <= 1.0 for value in row[2:])

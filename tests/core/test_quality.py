@@ -254,3 +254,30 @@ def test_an_anchored_generator_samples_around_its_class_mean_and_reloads(tmp_pat
     loaded, _ = HexaGANModel.load(tmp_path, device="cpu")
     torch.testing.assert_close(loaded.networks.g_cg.class_means, g_cg.class_means)
     np.testing.assert_allclose(loaded.sample(7, 4)[0], model.sample(7, 4)[0], atol=1e-6)
+
+
+def test_a_mean_start_decoder_begins_at_the_observed_pixel_means_and_reloads(tmp_path):
+    from hexagan_core.algorithm import Algorithm
+
+    rng = np.random.default_rng(0)
+    x, y = rng.random((40, 784)).astype(np.float32), np.arange(40) % 10
+    x[rng.random(x.shape) < 0.5] = np.nan
+    x[:, 0] = np.nan  # a pixel never observed starts at 0.5
+    x[:, 1] = 0.0  # a pixel always black starts at the clip, 0.01
+    config = preset("mnist", iterations=2, eval_every=1, batch_size=10, g_mi_output="mean_start")
+    g_mi = Algorithm([config], [x], [y], torch.device("cpu")).members[0].g_mi
+    assert isinstance(g_mi.deconvs[5], torch.nn.Identity)
+    assert isinstance(build_networks(preset("mnist"), 784, 10).g_mi.deconvs[5], torch.nn.ReLU)
+    expected = np.clip(np.nan_to_num(np.nanmean(x[:, 2:], axis=0)), 0.01, 0.99)
+    with torch.no_grad():
+        start = g_mi(torch.zeros(1, 2048))[0].numpy()  # zero biases: the deconvolutions add 0
+    np.testing.assert_allclose(start[2:], expected, rtol=1e-5)
+    np.testing.assert_allclose(start[:2], [0.5, 0.01], rtol=1e-5)
+    x[:, 0] = 0.3  # training refuses a feature with no observed value
+    model = fit(config, x, y, device="cpu")
+    model.save(tmp_path, critics=False)
+    loaded, _ = HexaGANModel.load(tmp_path, device="cpu")
+    assert isinstance(loaded.networks.g_mi.deconvs[5], torch.nn.Identity)
+    np.testing.assert_allclose(loaded.sample(7, 4)[0], model.sample(7, 4)[0], atol=1e-6)
+    with pytest.raises(ValueError, match="g_mi_output='mean_start'"):
+        preset("default", g_mi_output="mean_start")
